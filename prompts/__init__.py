@@ -1,0 +1,1 @@
+"""Prompt templates (text only). This package imports nothing from the project."""
