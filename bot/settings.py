@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are refused.")
 
     # --- answering ---------------------------------------------------------
-    answerer: Literal["extractive", "openai", "ollama", "fake"] = Field(
+    answerer: Literal["extractive", "openai", "ollama"] = Field(
         "extractive", description="Who writes the answer: 'extractive' (offline) or an LLM backend."
     )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")

@@ -79,3 +79,21 @@ class App:
         from bot.chain import build_chain
 
         return build_chain(self)
+
+    @cached_property
+    def chat_model(self) -> Any:
+        """The LLM for the configured answerer (None for the extractive one)."""
+        s = self.settings
+        kind = s.effective_answerer()
+        if kind == "extractive":
+            return None
+        from bot.llm import make_chat_model
+
+        return make_chat_model(
+            kind,
+            base_url=s.llm_base_url,
+            model=s.llm_model,
+            api_key=s.llm_api_key,
+            timeout=s.llm_timeout,
+            temperature=s.llm_temperature,
+        )

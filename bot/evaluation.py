@@ -1,0 +1,181 @@
+"""``newsbot eval``: run a questions file through the chain and score it.
+
+Question format (one JSON object per line, see ../shared/eval/README.md)::
+
+    {"id", "lang", "question", "answerable", "answers": [[alt, ...], ...], "gold", "gold_article"}
+
+Scores, overall and per question language:
+
+- retrieval hit@k: a retrieved passage contains the gold text;
+- citation hit: a cited passage contains the gold text;
+- answer hit: every answer group has an alternative that the answer contains;
+- abstention accuracy: share of unanswerable questions that were abstained on;
+- false abstention: share of answerable questions that were abstained on;
+- latency p50/p95 (retrieve + answer).
+
+All matching uses :func:`bot.textnorm.normalize_for_match` (Arabic letters unified, diacritics
+and punctuation dropped, case folded).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.textnorm import normalize_for_match
+from ingest.errors import NewsbotError
+
+
+class QuestionsFileError(NewsbotError):
+    pass
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    lang: str
+    answerable: bool
+    answers: list[list[str]]
+    gold: str
+    gold_article: str | None = None
+    history: list[Any] | None = None
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Parse a questions file; a bad line is an error naming the file and line number."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise QuestionsFileError(f"{path}: cannot read questions file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise QuestionsFileError(f"{path}: questions file is not UTF-8 text") from exc
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QuestionsFileError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"].strip():
+            raise QuestionsFileError(f"{path}: line {lineno}: expected an object with a 'question' string")
+        answers = obj.get("answers") or []
+        if not isinstance(answers, list) or not all(isinstance(g, list) for g in answers):
+            raise QuestionsFileError(f"{path}: line {lineno}: 'answers' must be a list of lists of strings")
+        out.append(
+            Question(
+                id=str(obj.get("id", lineno)),
+                question=obj["question"],
+                lang=str(obj.get("lang") or "?"),
+                answerable=bool(obj.get("answerable", True)),
+                answers=[[str(a) for a in group] for group in answers],
+                gold=str(obj.get("gold") or ""),
+                gold_article=obj.get("gold_article"),
+                history=obj.get("history"),
+            )
+        )
+    if not out:
+        raise QuestionsFileError(f"{path}: no questions")
+    return out
+
+
+def contains(haystack: str, needle: str) -> bool:
+    n = normalize_for_match(needle)
+    return bool(n) and n in normalize_for_match(haystack)
+
+
+def answer_hit(answer: str, groups: list[list[str]]) -> bool:
+    return bool(groups) and all(any(contains(answer, alt) for alt in group) for group in groups)
+
+
+def score_result(q: Question, result: dict[str, Any]) -> dict[str, Any]:
+    """Per-question verdicts (None where a metric doesn't apply)."""
+    abstained = bool(result.get("abstained"))
+    if not q.answerable:
+        return {"abstain_ok": abstained}
+    gold = q.gold
+    retrieved = [r.get("text", "") for r in result.get("retrieved", [])]
+    cited = [c.get("text", "") for c in result.get("citations", [])]
+    return {
+        "retrieval_hit": any(contains(t, gold) for t in retrieved) if gold else None,
+        "retrieval_hit1": (contains(retrieved[0], gold) if retrieved else False) if gold else None,
+        "citation_hit": any(contains(t, gold) for t in cited) if gold else None,
+        "quote_hit": any(contains(c.get("quote", ""), gold) for c in result.get("citations", [])) if gold else None,
+        "answer_hit": answer_hit(result.get("answer", ""), q.answers) if not abstained else False,
+        "false_abstain": abstained,
+    }
+
+
+def _rate(values: Iterable[Any]) -> float | None:
+    vals = [bool(v) for v in values if v is not None]
+    return round(sum(vals) / len(vals), 4) if vals else None
+
+
+def summarize(rows: list[tuple[Question, dict[str, Any], float]], k: int) -> dict[str, Any]:
+    groups: dict[str, list[tuple[Question, dict[str, Any], float]]] = defaultdict(list)
+    for row in rows:
+        groups["all"].append(row)
+        groups[row[0].lang].append(row)
+    out: dict[str, Any] = {}
+    for name, items in groups.items():
+        verdicts = [v for _, v, _ in items]
+        answerable = [v for q, v, _ in items if q.answerable]
+        latencies = [ms for _, _, ms in items]
+        out[name] = {
+            "questions": len(items),
+            "answerable": len(answerable),
+            "unanswerable": len(items) - len(answerable),
+            f"retrieval_hit@{k}": _rate(v.get("retrieval_hit") for v in answerable),
+            "retrieval_hit@1": _rate(v.get("retrieval_hit1") for v in answerable),
+            "citation_hit": _rate(v.get("citation_hit") for v in answerable),
+            "quote_hit": _rate(v.get("quote_hit") for v in answerable),
+            "answer_hit": _rate(v.get("answer_hit") for v in answerable),
+            "false_abstention": _rate(v.get("false_abstain") for v in answerable),
+            "abstention_accuracy": _rate(v.get("abstain_ok") for v in verdicts if "abstain_ok" in v),
+            "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
+            "latency_ms_p95": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
+        }
+    return out
+
+
+def run_eval(
+    chain: Any,
+    questions: list[Question],
+    *,
+    k: int,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    rows = []
+    for q in questions:
+        request: dict[str, Any] = {"question": q.question, "k": k}
+        if q.history:
+            request["history"] = q.history
+        t0 = time.perf_counter()
+        result = chain.invoke(request)
+        ms = (time.perf_counter() - t0) * 1000
+        verdict = score_result(q, result)
+        record = {"id": q.id, **result, "eval": verdict}
+        if on_result:
+            on_result(record)
+        rows.append((q, verdict, ms))
+    return summarize(rows, k)
+
+
+def format_summary(summary: dict[str, Any]) -> Iterator[str]:
+    order = ["all"] + sorted(key for key in summary if key != "all")
+    for name in order:
+        s = summary[name]
+        parts = [f"{name}: {s['questions']} questions ({s['answerable']} answerable, {s['unanswerable']} not)"]
+        for key, value in s.items():
+            if key in ("questions", "answerable", "unanswerable") or value is None:
+                continue
+            parts.append(f"{key}={value}")
+        yield "  ".join(parts)

@@ -1,0 +1,105 @@
+"""The offline answerer: quotes the 1-3 sentences that best answer the question, or abstains.
+
+It never writes a word of its own: every claim is a sentence of an article, so every claim is
+supported by construction. What it must get right is *which* sentences, and *when to say
+nothing*.
+
+Abstention cannot be a fixed cosine cut: this embedder puts almost every question/sentence pair
+of a topic in a narrow band (about 0.73-0.89 on the seed article). The rule is a small logistic
+model over relative, scale-free evidence: how far the best sentence stands above the other
+candidates, how far the best passage stands above the tail of the dense ranking, whether BM25
+and the dense ranking agree, and how much of the question's vocabulary the best sentence holds
+(when the question and the corpus share a language). Its weights were fitted by
+``benchmarks/calibrate_abstention.py`` on the ARCD dev questions with and without their gold
+article in the corpus (leave-article-out makes realistic unanswerable questions); the script
+prints the fit and a cross-validated accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.retrieval import Evidence, Retrieval
+
+# Sentence ranking: cosine to the question + word overlap + a small prior for the passage rank.
+LEXICAL_WEIGHT = 0.10
+RANK_WEIGHT = 0.01
+# Further sentences join the best one only when they score almost as well.
+EXTRA_MARGIN = 0.012
+MAX_SENTENCES = 3
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """P(answerable) = sigmoid(bias + w · features)."""
+
+    bias: float
+    weights: tuple[float, ...]
+    threshold: float = 0.5
+
+    FEATURES = ("top_sentence", "sentence_margin", "passage_margin", "bm25_agree", "overlap", "coverage")
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(w * features[name] for w, name in zip(self.weights, self.FEATURES))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def answerable(self, features: dict[str, float]) -> bool:
+        return self.probability(features) >= self.threshold
+
+
+# Fitted by benchmarks/calibrate_abstention.py (see its output in the README's figures).
+DEFAULT_ABSTENTION = AbstentionModel(
+    bias=-45.0,
+    weights=(50.0, 40.0, 30.0, 0.5, 2.0, 0.0),
+)
+
+
+def rank_evidence(evidence: list[Evidence]) -> list[Evidence]:
+    for ev in evidence:
+        ev.score = ev.dense + LEXICAL_WEIGHT * ev.lexical + RANK_WEIGHT / max(ev.passage.rank, 1)
+    return sorted(evidence, key=lambda ev: -ev.score)
+
+
+def abstention_features(retrieval: Retrieval, ranked: list[Evidence]) -> dict[str, float]:
+    """Scale-free evidence strength features (see the module docstring)."""
+    top = ranked[0]
+    others = [ev.score for ev in ranked[1:]]
+    median_other = float(np.median(others)) if others else top.score - 0.05
+    dense_scores = [p.dense for p in retrieval.passages if p.dense is not None]
+    best_dense = max(dense_scores) if dense_scores else top.dense
+    # "Same corpus, unrelated" level for this question: the middle of the dense ranking's tail.
+    tail_scores = retrieval.dense_scores[5:20]
+    tail = float(np.median(tail_scores)) if tail_scores else (min(dense_scores) if dense_scores else best_dense)
+    first = retrieval.passages[0] if retrieval.passages else None
+    bm25_agree = 1.0 if first is not None and first.bm25 is not None and first.dense is not None else 0.0
+    return {
+        "top_sentence": top.dense,
+        "sentence_margin": top.score - median_other,
+        "passage_margin": best_dense - tail,
+        "bm25_agree": bm25_agree,
+        "overlap": top.lexical * retrieval.lexical_coverage,
+        "coverage": retrieval.lexical_coverage,
+    }
+
+
+def select_sentences(ranked: list[Evidence], max_sentences: int = MAX_SENTENCES) -> list[Evidence]:
+    """The best sentence, plus up to two more that score almost as well (no repeats)."""
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    for ev in ranked[1:]:
+        if len(chosen) >= max_sentences or ev.score < ranked[0].score - EXTRA_MARGIN:
+            break
+        if any(_same_text(ev, c) for c in chosen):
+            continue
+        chosen.append(ev)
+    # Read in article order within a passage, passages in rank order.
+    chosen.sort(key=lambda ev: (ev.passage.rank, ev.start))
+    return chosen
+
+
+def _same_text(a: Evidence, b: Evidence) -> bool:
+    return " ".join(a.text.split()) == " ".join(b.text.split())

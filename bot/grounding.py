@@ -1,0 +1,179 @@
+"""From claims to verifiable citations: each claim must be supported by a sentence of a passage.
+
+Shared by every answerer. For an LLM answer, every sentence (claim) is checked against the
+sentences of the passages it cites: the best-matching sentence (multilingual embedder cosine,
+plus word overlap when the languages match) becomes the citation's quote with its character
+offsets in the article. A claim whose cited passages hold no supporting sentence is re-pointed
+to a retrieved passage that does support it, or dropped (and logged); an answer left with no
+supported claim becomes an abstention. Citations are then numbered 1..N in order of first
+appearance, one number per (passage, quoted sentence).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.citations import Citation, Claim, render_answer
+from bot.retrieval import Passage
+from bot.textnorm import tokenize
+from ingest.sentences import split_sentences
+
+logger = logging.getLogger(__name__)
+
+# Cosine (passage prompt on both sides) at or above which a sentence is taken to support a claim.
+# multilingual-e5-small puts translations and close paraphrases at ~0.86-0.95 and different
+# statements about the same topic at ~0.75-0.84 (see benchmarks/support_threshold.py).
+SUPPORT_COSINE = 0.85
+# A claim whose content words mostly appear in the sentence is supported whatever the cosine.
+SUPPORT_OVERLAP = 0.6
+
+
+@dataclass
+class Quote:
+    passage: Passage
+    start: int  # offsets in the article text
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class GroundedAnswer:
+    text: str
+    citations: list[Citation]
+    claims: list[Claim] = field(default_factory=list)
+    dropped_claims: list[str] = field(default_factory=list)
+    dropped_numbers: list[int] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return not self.citations
+
+
+VectorFn = Callable[[Sequence[str]], np.ndarray]
+
+
+def passage_sentences(passage: Passage) -> list[tuple[int, int, str]]:
+    """``(start, end, text)`` of a passage's sentences, offsets in the article."""
+    out = []
+    for s, e in split_sentences(passage.text):
+        out.append((passage.start + s, passage.start + e, passage.text[s:e]))
+    return out
+
+
+def word_overlap(claim: str, sentence: str) -> float:
+    """Share of the claim's content words found in the sentence (0..1)."""
+    claim_terms = set(tokenize(claim))
+    if not claim_terms:
+        return 0.0
+    return len(claim_terms & set(tokenize(sentence))) / len(claim_terms)
+
+
+class SupportChecker:
+    """Finds, for a claim, the sentence of a passage that supports it best."""
+
+    def __init__(self, vectors: VectorFn, cosine: float = SUPPORT_COSINE, overlap: float = SUPPORT_OVERLAP):
+        self.vectors = vectors
+        self.cosine = cosine
+        self.overlap = overlap
+
+    def best_quotes(self, claims: Sequence[str], passages: Sequence[Passage]) -> list[list[Quote | None]]:
+        """``[claim][passage]`` → the best supporting sentence of that passage, or None."""
+        sentences = [passage_sentences(p) for p in passages]
+        flat = [t for sents in sentences for (_, _, t) in sents]
+        if not claims or not flat:
+            return [[None] * len(passages) for _ in claims]
+        vecs = self.vectors(list(claims) + flat)
+        claim_vecs, sent_vecs = vecs[: len(claims)], vecs[len(claims) :]
+        sims = claim_vecs @ sent_vecs.T
+        out: list[list[Quote | None]] = []
+        for ci, claim in enumerate(claims):
+            row: list[Quote | None] = []
+            offset = 0
+            for p, sents in zip(passages, sentences):
+                best: Quote | None = None
+                for si, (s, e, text) in enumerate(sents):
+                    cos = float(sims[ci, offset + si])
+                    lex = word_overlap(claim, text)
+                    if cos >= self.cosine or lex >= self.overlap:
+                        score = cos + 0.1 * lex
+                        if best is None or score > best.score:
+                            best = Quote(p, s, e, text, score)
+                offset += len(sents)
+                row.append(best)
+            out.append(row)
+        return out
+
+
+def ground_claims(
+    claims: Sequence[Claim], numbered: dict[int, Passage], checker: SupportChecker
+) -> GroundedAnswer:
+    """Attach a supporting quote to every claim's citations; drop what nothing supports."""
+    numbers = sorted(numbered)
+    passages = [numbered[n] for n in numbers]
+    quotes = checker.best_quotes([c.text for c in claims], passages)
+    kept: list[tuple[Claim, list[Quote]]] = []
+    dropped_claims: list[str] = []
+    for claim, row in zip(claims, quotes):
+        by_number = dict(zip(numbers, row))
+        cited = [by_number[n] for n in claim.numbers if by_number.get(n) is not None]
+        if not cited:
+            # The cited passage doesn't say it (or nothing was cited): the best retrieved passage
+            # that does, if any, takes the citation.
+            candidates = [q for q in row if q is not None]
+            if candidates:
+                best = max(candidates, key=lambda q: q.score)
+                if claim.numbers:
+                    logger.info("claim %r re-pointed from %s to passage %s", claim.text, claim.numbers, best.passage.rank)
+                cited = [best]
+        if not cited:
+            logger.warning("dropped unsupported claim %r (cited %s)", claim.text, claim.numbers)
+            dropped_claims.append(claim.text)
+            continue
+        kept.append((claim, cited))
+    return finalize(kept, dropped_claims=dropped_claims)
+
+
+def finalize(
+    kept: Sequence[tuple[Claim, Sequence[Quote]]], dropped_claims: Sequence[str] = ()
+) -> GroundedAnswer:
+    """Number citations 1..N by first appearance (one per passage + quote) and render the answer."""
+    keys: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    final_claims: list[Claim] = []
+    for claim, quotes in kept:
+        nums: list[int] = []
+        for q in quotes:
+            key = (q.passage.chunk_id, q.start, q.end)
+            if key not in keys:
+                keys[key] = len(keys) + 1
+                meta = q.passage.meta
+                citations.append(
+                    Citation(
+                        n=keys[key],
+                        chunk_id=q.passage.chunk_id,
+                        article_id=q.passage.article_id,
+                        title=q.passage.title,
+                        text=q.passage.text,
+                        quote=q.text,
+                        quote_start=q.start,
+                        quote_end=q.end,
+                        date=meta.get("date"),
+                        source=meta.get("source"),
+                        url=meta.get("url"),
+                        score=round(q.score, 4),
+                    )
+                )
+            if keys[key] not in nums:
+                nums.append(keys[key])
+        final_claims.append(Claim(text=claim.text, numbers=nums, separator=claim.separator, supported=True))
+    return GroundedAnswer(
+        text=render_answer(final_claims) if final_claims else "",
+        citations=citations,
+        claims=final_claims,
+        dropped_claims=list(dropped_claims),
+    )

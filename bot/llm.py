@@ -1,0 +1,113 @@
+"""Chat models for the LLM answerers, and the two things newsbot asks them.
+
+Any OpenAI-compatible endpoint works through langchain-openai's ``ChatOpenAI`` with a base URL:
+OpenAI, vLLM, llama.cpp's server, and Ollama (``http://localhost:11434/v1``). A separate
+langchain-ollama backend would add nothing for newsbot's plain chat calls, so ``ollama`` is the
+same client pointed at Ollama's ``/v1`` route (its default base URL).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ingest.errors import ConfigError, NewsbotError
+from prompts.templates import ANSWER, CONDENSE, LANGUAGE_NAMES, format_history, format_passages
+
+logger = logging.getLogger(__name__)
+
+OLLAMA_DEFAULT_URL = "http://localhost:11434/v1"
+
+
+class LLMError(NewsbotError):
+    """The LLM endpoint failed; the message names it and the setting to check."""
+
+
+def make_chat_model(
+    kind: str,
+    *,
+    base_url: str | None,
+    model: str | None,
+    api_key: str | None,
+    timeout: float,
+    temperature: float,
+) -> Any:
+    """A LangChain chat model for ``kind`` ('openai' or 'ollama')."""
+    if kind == "ollama":
+        base_url = base_url or OLLAMA_DEFAULT_URL
+        api_key = api_key or "ollama"
+    if not model:
+        raise ConfigError(f"the {kind} answerer needs a model name: set NEWSBOT_LLM_MODEL")
+    if kind == "openai" and not base_url and not api_key:
+        raise ConfigError(
+            "the openai answerer needs NEWSBOT_LLM_BASE_URL (any OpenAI-compatible server) "
+            "or NEWSBOT_LLM_API_KEY (for api.openai.com)"
+        )
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ConfigError("langchain-openai is not installed: pip install langchain-openai") from exc
+    return ChatOpenAI(
+        model=model,
+        base_url=base_url,
+        api_key=api_key or "not-needed",
+        timeout=timeout,
+        temperature=temperature,
+        max_retries=1,
+    )
+
+
+def describe_endpoint(model: Any) -> str:
+    url = getattr(model, "openai_api_base", None) or "the default OpenAI endpoint"
+    return f"{url} (model {getattr(model, 'model_name', '?')})"
+
+
+def _llm_error(model: Any, exc: Exception) -> LLMError:
+    name = type(exc).__name__
+    if "Connection" in name or "Timeout" in name:
+        return LLMError(
+            f"cannot reach the LLM at {describe_endpoint(model)}: {name}; "
+            "check NEWSBOT_LLM_BASE_URL, or unset it to use the offline extractive answerer"
+        )
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else name
+    return LLMError(f"the LLM at {describe_endpoint(model)} failed: {text}")
+
+
+def answer_messages(question: str, passages: Sequence[dict[str, Any]], language: str) -> list[tuple[str, str]]:
+    return ANSWER.render(
+        language_name=LANGUAGE_NAMES.get(language, language),
+        passages=format_passages(passages),
+        question=question,
+    )
+
+
+def stream_answer(model: Any, messages: list[tuple[str, str]]) -> Iterator[str]:
+    """Text deltas of the model's answer."""
+    try:
+        for chunk in model.stream(messages):
+            text = chunk.content if isinstance(chunk.content, str) else _flatten(chunk.content)
+            if text:
+                yield text
+    except NewsbotError:
+        raise
+    except Exception as exc:
+        raise _llm_error(model, exc) from exc
+
+
+def condense_question(model: Any, question: str, history: Sequence[dict[str, Any]]) -> str:
+    """A standalone version of a follow-up question (same language)."""
+    messages = CONDENSE.render(history=format_history(history), question=question)
+    try:
+        reply = model.invoke(messages)
+    except Exception as exc:
+        raise _llm_error(model, exc) from exc
+    text = reply.content if isinstance(reply.content, str) else _flatten(reply.content)
+    text = " ".join(text.split()).strip().strip('"“”')
+    return text or question
+
+
+def _flatten(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    return str(content or "")

@@ -1,0 +1,398 @@
+"""Hybrid retrieval: dense (Chroma, multilingual embedder) fused with BM25, then sentence evidence.
+
+- Dense retrieval finds passages across languages (an English question, an Arabic article).
+- BM25 over Arabic-aware tokens (``bot.textnorm``) rewards exact names and rare words. Its weight
+  in the fusion scales with how much of the question the corpus vocabulary covers: an English
+  question over Arabic articles shares no terms with them, and BM25 noise must not push good dense
+  hits down.
+- Reciprocal rank fusion combines the two rankings.
+- Sentence evidence: the sentences of the top passages are scored against the question
+  (embedder cosine + idf-weighted lexical overlap), so an answer points at sentences, not chunks.
+
+The BM25 index is built once from the stored chunks and kept in step with the store through its
+``generation`` token: when it changes, only the articles whose revision changed are re-read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.bm25 import BM25Index
+from bot.names import name_keys
+from bot.textnorm import tokenize
+from ingest.sentences import split_sentences
+from ingest.store import ArticleStore, StoredChunk, date_ordinal
+
+logger = logging.getLogger(__name__)
+
+RRF_K = 60
+
+
+@dataclass
+class Filters:
+    """Restrict retrieval to an article, a source, or a date range (ISO dates, inclusive)."""
+
+    article_id: str | None = None
+    source: str | None = None
+    since: str | None = None
+    until: str | None = None
+    exclude: tuple[str, ...] = ()  # article ids to leave out (evaluation: leave-article-out)
+
+    def is_empty(self) -> bool:
+        return not (self.article_id or self.source or self.since or self.until or self.exclude)
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.article_id:
+            clauses.append({"article_id": self.article_id})
+        if self.source:
+            clauses.append({"source": self.source})
+        if self.exclude:
+            clauses.append({"article_id": {"$nin": list(self.exclude)}})
+        lo, hi = date_ordinal(self.since), date_ordinal(self.until)
+        if lo is not None:
+            clauses.append({"date_ord": {"$gte": lo}})
+        if hi is not None:
+            clauses.append({"date_ord": {"$lte": hi}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, meta: dict[str, Any]) -> bool:
+        if self.article_id and meta.get("article_id") != self.article_id:
+            return False
+        if self.source and meta.get("source") != self.source:
+            return False
+        if self.exclude and meta.get("article_id") in self.exclude:
+            return False
+        lo, hi = date_ordinal(self.since), date_ordinal(self.until)
+        if lo is not None or hi is not None:
+            ordinal = meta.get("date_ord")
+            if ordinal is None:
+                return False
+            if lo is not None and ordinal < lo:
+                return False
+            if hi is not None and ordinal > hi:
+                return False
+        return True
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its scores."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int  # offsets of the chunk in the article text
+    end: int
+    meta: dict[str, Any]
+    score: float = 0.0  # fused (RRF)
+    dense: float | None = None  # cosine similarity to the question
+    bm25: float | None = None
+    rank: int = 0
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title", ""))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "chunk_id": self.chunk_id,
+            "article_id": self.article_id,
+            "title": self.title,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "dense": None if self.dense is None else round(self.dense, 6),
+            "bm25": None if self.bm25 is None else round(self.bm25, 6),
+        }
+
+
+@dataclass
+class Evidence:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    passage: Passage
+    start: int  # offsets in the ARTICLE text
+    end: int
+    text: str
+    dense: float
+    lexical: float
+    score: float = 0.0
+
+
+@dataclass
+class Retrieval:
+    question: str
+    passages: list[Passage]
+    query_vector: np.ndarray
+    lexical_coverage: float  # idf-weighted share of question terms the corpus knows
+    dense_scores: list[float] = field(default_factory=list)  # cosines of the whole dense ranking
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _chunk_filter_meta(chunk: StoredChunk) -> dict[str, Any]:
+    meta = chunk.metadata
+    return {k: meta.get(k) for k in ("article_id", "source", "date_ord")}
+
+
+class HybridRetriever:
+    """Dense + BM25 retrieval over an :class:`ArticleStore`, thread-safe."""
+
+    def __init__(
+        self,
+        store: ArticleStore,
+        embeddings: Any,
+        *,
+        fetch_k: int = 30,
+        sentence_cache: int = 20000,
+    ) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.fetch_k = fetch_k
+        self.bm25 = BM25Index()
+        # Consonant-skeleton keys of names: the cross-script lexical channel (bot.names).
+        self.names = BM25Index(tokenizer=name_keys)
+        self._revisions: dict[str, str] = {}
+        self._chunk_meta: dict[str, dict[str, Any]] = {}
+        self._article_chunks: dict[str, list[str]] = {}
+        self._generation: str | None = None
+        self._sync_lock = threading.Lock()
+        self._sent_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sent_cache_size = sentence_cache
+        self._cache_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- keeping BM25 in step
+
+    def sync(self) -> None:
+        """Bring the BM25 index and the committed-revision map in step with the store."""
+        generation = self.store.generation()
+        if generation == self._generation:
+            return
+        with self._sync_lock:
+            if generation == self._generation:
+                return
+            revisions = self.store.revisions()
+            stale = [a for a, rev in self._revisions.items() if revisions.get(a) != rev]
+            fresh = [a for a, rev in revisions.items() if self._revisions.get(a) != rev]
+            for aid in stale:
+                ids = self._article_chunks.pop(aid, [])
+                self.bm25.remove(ids)
+                self.names.remove(ids)
+                for cid in ids:
+                    self._chunk_meta.pop(cid, None)
+            if fresh and not self._revisions:
+                # First load: read all chunks in pages rather than one query per article.
+                wanted = set(fresh)
+                by_article: dict[str, list[StoredChunk]] = {}
+                for chunk in self.store.iter_chunks():
+                    if chunk.article_id in wanted and revisions.get(chunk.article_id) == chunk.rev:
+                        by_article.setdefault(chunk.article_id, []).append(chunk)
+            else:
+                by_article = {aid: self.store.committed_chunks(aid, revisions[aid]) for aid in fresh}
+            items = []
+            for aid, chunks in by_article.items():
+                self._article_chunks[aid] = [c.id for c in chunks]
+                for c in chunks:
+                    self._chunk_meta[c.id] = _chunk_filter_meta(c)
+                    items.append((c.id, c.text))
+            self.bm25.add(items)
+            self.names.add(items)
+            self._revisions = revisions
+            self._generation = generation
+            logger.info("BM25 in step: %d articles, %d chunks", len(revisions), len(self.bm25))
+
+    def is_empty(self) -> bool:
+        self.sync()
+        return not self._revisions
+
+    # ---------------------------------------------------------------- retrieval
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self.embeddings.embed_query(text), dtype=np.float32)
+
+    def retrieve(
+        self,
+        question: str,
+        k: int,
+        filters: Filters | None = None,
+        *,
+        query_vector: np.ndarray | None = None,
+        lexical_query: str | None = None,
+    ) -> Retrieval:
+        """The ``k`` best passages for ``question`` (fused dense + BM25 ranking)."""
+        self.sync()
+        filters = filters or Filters()
+        qvec = self.embed_query(question) if query_vector is None else query_vector
+        fetch = max(self.fetch_k, 3 * k)
+        revisions = self._revisions
+
+        dense_hits = self.store.query(qvec, fetch, where=filters.chroma_where())
+        dense: list[tuple[StoredChunk, float]] = [
+            (c, s) for c, s in dense_hits if revisions.get(c.article_id) == c.rev
+        ]
+
+        lex_query = lexical_query if lexical_query is not None else question
+        allowed = None
+        if not filters.is_empty():
+            allowed = lambda cid: filters.accepts(self._chunk_meta.get(cid, {}))  # noqa: E731
+        bm25_hits = self.bm25.search(lex_query, fetch, allowed=allowed)
+        coverage = self.lexical_coverage(lex_query)
+        name_hits = self.names.search(lex_query, fetch, allowed=allowed)
+        name_coverage = _coverage(self.names, name_keys(lex_query))
+
+        fused: dict[str, float] = {}
+        for rank, (chunk, _) in enumerate(dense):
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        bm25_weight = coverage
+        for rank, (cid, _) in enumerate(bm25_hits):
+            fused[cid] = fused.get(cid, 0.0) + bm25_weight / (RRF_K + rank + 1)
+        # Names only get a say of their own when the words don't (another script).
+        name_weight = name_coverage * (1.0 - coverage)
+        for rank, (cid, _) in enumerate(name_hits):
+            fused[cid] = fused.get(cid, 0.0) + name_weight / (RRF_K + rank + 1)
+
+        top_ids = sorted(fused, key=lambda cid: -fused[cid])[:k]
+        known = {c.id: (c, s) for c, s in dense}
+        missing = [cid for cid in top_ids if cid not in known]
+        bm25_scores = dict(bm25_hits)
+        if missing:
+            for chunk in self.store.get_chunks(missing):
+                known[chunk.id] = (chunk, None)
+        passages = []
+        missing_vecs = [cid for cid in top_ids if cid in known and known[cid][1] is None]
+        dense_fill: dict[str, float] = {}
+        if missing_vecs:
+            vecs = self._sentence_vectors([known[cid][0].text for cid in missing_vecs])
+            for cid, v in zip(missing_vecs, vecs):
+                dense_fill[cid] = float(v @ qvec)
+        for cid in top_ids:
+            if cid not in known:
+                continue
+            chunk, dscore = known[cid]
+            if dscore is None:
+                dscore = dense_fill.get(cid)
+            passages.append(
+                Passage(
+                    chunk_id=chunk.id,
+                    article_id=chunk.article_id,
+                    text=chunk.text,
+                    start=chunk.start,
+                    end=chunk.end,
+                    meta=chunk.metadata,
+                    score=fused[cid],
+                    dense=dscore,
+                    bm25=bm25_scores.get(cid),
+                    rank=len(passages) + 1,
+                )
+            )
+        return Retrieval(
+            question=question,
+            passages=passages,
+            query_vector=qvec,
+            lexical_coverage=max(coverage, name_coverage * (1.0 - coverage)),
+            dense_scores=[score for _, score in dense],
+        )
+
+    def lexical_coverage(self, text: str) -> float:
+        """idf-weighted share of the question's terms that occur in the corpus (0..1).
+
+        Terms the corpus has never seen weigh as much as the rarest known term: an English
+        question over Arabic articles scores ~0 and BM25 then has (almost) no say in the fusion.
+        """
+        return _coverage(self.bm25, tokenize(text))
+
+    # ---------------------------------------------------------------- sentence evidence
+
+    def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage-prompt vectors for sentences, cached (the same passages recur across questions)."""
+        out: list[np.ndarray | None] = []
+        todo: list[str] = []
+        with self._cache_lock:
+            for t in texts:
+                v = self._sent_cache.get(t)
+                if v is not None:
+                    self._sent_cache.move_to_end(t)
+                else:
+                    todo.append(t)
+                out.append(v)
+        if todo:
+            uniq = list(dict.fromkeys(todo))
+            vecs = np.asarray(self.embeddings.embed_documents(uniq), dtype=np.float32)
+            fresh = dict(zip(uniq, vecs))
+            with self._cache_lock:
+                for t, v in fresh.items():
+                    self._sent_cache[t] = v
+                while len(self._sent_cache) > self._sent_cache_size:
+                    self._sent_cache.popitem(last=False)
+            out = [v if v is not None else fresh[t] for v, t in zip(out, texts)]
+        if not out:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack(out)
+
+    def sentence_evidence(
+        self,
+        retrieval: Retrieval,
+        *,
+        top_passages: int = 5,
+        lexical_query: str | None = None,
+    ) -> list[Evidence]:
+        """Score every sentence of the top passages against the question, best first."""
+        spans: list[tuple[Passage, int, int, str]] = []
+        for p in retrieval.passages[:top_passages]:
+            for s, e in split_sentences(p.text):
+                text = p.text[s:e]
+                if len(text) < 3:
+                    continue
+                spans.append((p, p.start + s, p.start + e, text))
+        if not spans:
+            return []
+        vecs = self._sentence_vectors([t for _, _, _, t in spans])
+        dense = vecs @ retrieval.query_vector
+        query = lexical_query or retrieval.question
+        q_terms = self._weighted_terms(query)
+        q_total = sum(q_terms.values())
+        out = []
+        for (p, s, e, text), d in zip(spans, dense):
+            lex = 0.0
+            if q_total:
+                sent_terms = set(tokenize(text)) | set(name_keys(text))
+                lex = sum(w for t, w in q_terms.items() if t in sent_terms) / q_total
+            out.append(Evidence(passage=p, start=s, end=e, text=text, dense=float(d), lexical=lex))
+        return out
+
+    def _weighted_terms(self, text: str) -> dict[str, float]:
+        """Question terms (words, and name keys when the words are unknown) with their idf."""
+        terms: dict[str, float] = {}
+        for index, tokens in ((self.bm25, tokenize(text)), (self.names, name_keys(text))):
+            for t in dict.fromkeys(tokens):
+                if index.df(t):
+                    terms[t] = max(terms.get(t, 0.0), index.idf(t))
+        return terms
+
+
+def _coverage(index: BM25Index, tokens: Sequence[str]) -> float:
+    """idf-weighted share of ``tokens`` the index knows; unknown tokens weigh the most."""
+    terms = list(dict.fromkeys(tokens))
+    n = len(index)
+    if not terms or n == 0:
+        return 0.0
+    max_idf = math.log(1.0 + (n + 0.5) / 0.5)
+    total = known = 0.0
+    for t in terms:
+        if index.df(t):
+            weight = index.idf(t)
+            known += weight
+        else:
+            weight = max_idf
+        total += weight
+    return known / total if total else 0.0
