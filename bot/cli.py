@@ -254,6 +254,17 @@ def evaluate(obj: Context, questions: Path, out: Path | None, k: int | None, as_
             click.echo(line)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 exposes it to the network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="Port to listen on.")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int) -> None:
+    """Open the chat in the browser (Gradio); login with NEWSBOT_AUTH=user:password."""
+    from bot.ui import serve as serve_ui
+
+    _run(lambda: serve_ui(obj.app, host=host, port=port))
+
+
 def main() -> None:
     cli(prog_name="newsbot")
 

@@ -1,0 +1,341 @@
+"""The web UI (Gradio Blocks): a chat with a sources panel beside it, and a corpus tab.
+
+Thin: it receives the :class:`bot.wiring.App`, calls ``app.chain.stream`` / ``app.ingestor`` /
+``app.store``, and formats what they return with :mod:`bot.ui_format`. No retrieval or
+answering logic lives here.
+
+Per browser session, a ``gr.State`` holds the chain results of the conversation: they are the
+``history`` of the next question (follow-ups) and the content of the sources panel.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from bot import ui_format as fmt
+from bot.chain import EmptyStoreError
+from bot.textnorm import detect_lang
+from ingest.errors import ConfigError, NewsbotError
+from ingest.loaders import SUPPORTED_EXTENSIONS
+from ingest.pipeline import FileFailure, IngestReport
+
+logger = logging.getLogger(__name__)
+
+# Earlier results passed to the chain as history (follow-ups look back a few turns at most).
+HISTORY_TURNS = 6
+
+CSS = """
+.nb-msg { unicode-bidi: plaintext; text-align: start; }
+.nb-srcline, .nb-srcline *, .nb-notice, .nb-error { text-align: start; }
+#nb-question textarea { unicode-bidi: plaintext; text-align: start; }
+.nb-srcline { margin-top: .5em; font-size: .9em; opacity: .9; }
+.nb-srcline ul { margin: .2em 0; padding-inline-start: 1.2em; }
+a.nb-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
+#nb-sources-panel { max-height: 70vh; overflow-y: auto; }
+.nb-turn { margin-bottom: 1.2em; }
+.nb-turn-head { border-bottom: 1px solid var(--border-color-primary); padding-bottom: .2em; margin-bottom: .5em; }
+.nb-turn-q { opacity: .75; }
+.nb-source { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: .5em .7em; margin: .5em 0;
+             scroll-margin: 1em; transition: box-shadow .3s; }
+.nb-source.nb-active, .nb-source:target { box-shadow: 0 0 0 3px var(--color-accent); }
+.nb-source-head { font-weight: 600; }
+.nb-meta { font-size: .85em; opacity: .8; margin: .2em 0 .4em; overflow-wrap: anywhere; }
+.nb-passage { line-height: 1.6; unicode-bidi: plaintext; }
+mark.nb-quote { background: #ffe066; color: #111; padding: 0 .1em; border-radius: 2px; }
+.nb-debug table, .nb-articles table { font-size: .85em; border-collapse: collapse; }
+.nb-articles table { font-size: .95em; }
+.nb-debug td, .nb-debug th, .nb-articles td, .nb-articles th { border: 1px solid var(--border-color-primary); padding: .2em .4em; vertical-align: top; text-align: start; }
+"""
+
+# Clicking a citation link: bring the passage into view in the sources panel and mark it.
+CLICK_JS = """
+() => {
+  document.addEventListener('click', (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#nb-cite-"]') : null;
+    if (!a) return;
+    const el = document.getElementById(a.getAttribute('href').slice(1));
+    if (!el) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    document.querySelectorAll('.nb-source.nb-active').forEach((x) => x.classList.remove('nb-active'));
+    el.classList.add('nb-active');
+    el.scrollIntoView({behavior: 'smooth', block: 'center'});
+  }, true);
+}
+"""
+
+NO_LLM_NOTICE = (
+    "**No LLM configured:** answers are sentences quoted from the articles. To have an LLM write "
+    "answers, set `NEWSBOT_LLM_BASE_URL` and `NEWSBOT_LLM_MODEL` (and `NEWSBOT_LLM_API_KEY`), e.g. "
+    "`NEWSBOT_LLM_BASE_URL=http://localhost:11434/v1 NEWSBOT_LLM_MODEL=qwen2.5` for Ollama, then "
+    "restart `newsbot serve`.  \n"
+    "<span dir=\"rtl\">لا يوجد نموذج لغوي: الإجابات جمل مقتبسة من المقالات.</span>"
+)
+
+
+def _empty_store_placeholder() -> str:
+    return (
+        f'<div dir="ltr">{fmt.esc(fmt.t("en", "empty_store"))}</div>'
+        f'<div dir="rtl">{fmt.esc(fmt.t("ar", "empty_store"))}</div>'
+    )
+
+
+class _Handlers:
+    """The event handlers, bound to one App (shared by all sessions)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    # ---------------------------------------------------------------- chat
+
+    def respond(self, question: str, k: int, answerer: str, messages: list, results: list):
+        """Stream an answer. Yields (chatbot, messages, results, sources, debug, textbox)."""
+        question = (question or "").strip()
+        messages = list(messages or [])
+        results = list(results or [])
+        if not question:
+            yield messages, messages, results, gr.skip(), gr.skip(), ""
+            return
+        lang = detect_lang(question)
+        messages.append({"role": "user", "content": fmt.question_html(question)})
+        messages.append({"role": "assistant", "content": fmt.streaming_html("")})
+        debug: Any = gr.skip()
+        yield messages, messages, results, gr.skip(), debug, ""
+
+        request = {
+            "question": question,
+            "history": results[-HISTORY_TURNS:],
+            "k": int(k) if k else None,
+            "answerer": answerer or None,
+        }
+        written = ""
+        result = None
+        try:
+            for event in self.app.chain.stream(request):
+                kind = event.get("event")
+                if kind == "retrieved":
+                    debug = fmt.retrieved_html(event.get("retrieved") or [], lang)
+                    yield messages, messages, results, gr.skip(), debug, ""
+                elif kind == "delta":
+                    written += event.get("text") or ""
+                    messages[-1] = {"role": "assistant", "content": fmt.streaming_html(written)}
+                    yield messages, messages, results, gr.skip(), debug, ""
+                elif kind == "result":
+                    result = event["result"]
+        except EmptyStoreError:
+            text, kind = fmt.t(lang, "empty_store"), "notice"
+            messages[-1] = {"role": "assistant", "content": fmt.notice_html(text, lang, kind)}
+            yield messages, messages, results, gr.skip(), debug, ""
+            return
+        except NewsbotError as exc:
+            text, kind = f"{fmt.t(lang, 'error')}: {exc}", "error"
+            messages[-1] = {"role": "assistant", "content": fmt.notice_html(text, lang, kind)}
+            yield messages, messages, results, gr.skip(), debug, ""
+            return
+        except Exception as exc:  # a bug: log it, tell the user briefly, keep the session alive
+            logger.exception("answering failed")
+            text = f"{fmt.t(lang, 'error')} ({type(exc).__name__})"
+            messages[-1] = {"role": "assistant", "content": fmt.notice_html(text, lang, "error")}
+            yield messages, messages, results, gr.skip(), debug, ""
+            return
+        if result is None:  # pragma: no cover - the chain always ends with a result
+            return
+        turn = len(results)
+        results.append(result)
+        messages[-1] = {"role": "assistant", "content": fmt.answer_html(result, turn)}
+        debug = fmt.retrieved_html(result.get("retrieved") or [], lang)
+        yield messages, messages, results, fmt.sources_html(results), debug, ""
+
+    @staticmethod
+    def new_chat():
+        return [], [], [], fmt.sources_html([]), "", ""
+
+    # ---------------------------------------------------------------- corpus
+
+    def corpus_views(self):
+        """(article table, remove dropdown, examples, chat placeholder) for the current corpus."""
+        records = self.app.store.articles()
+        examples = [[q] for q in fmt.example_questions(records)]
+        return (
+            fmt.articles_html(records),
+            gr.Dropdown(choices=fmt.article_choices(records), value=None),
+            gr.Dataset(samples=examples or [[""]], visible=bool(examples)),
+            gr.Chatbot(placeholder=None if records else _empty_store_placeholder()),
+        )
+
+    def ingest(self, files: list[str] | None, progress: gr.Progress = gr.Progress()):
+        """Ingest uploaded files with the CLI's validation; (report, *corpus views)."""
+        paths: list[Path] = []
+        names: dict[str, str] = {}
+        refused: list[str] = []
+        upload_root = Path(gr.utils.get_upload_folder()).resolve()
+        for f in files or []:
+            p = Path(f)
+            # Only files Gradio received in this upload: never a path elsewhere on the machine.
+            if p.is_symlink() or not p.is_file() or not p.resolve().is_relative_to(upload_root):
+                refused.append(p.name)
+                continue
+            paths.append(p)
+            names[str(p)] = p.name
+        if not paths and not refused:
+            return ("<p>Choose files to upload first.</p>", *self.corpus_views())
+
+        done = 0
+        total = len(paths)
+
+        def on_progress(event: str, path: str, detail: str) -> None:
+            nonlocal done, total
+            if event == "total":
+                total = max(int(detail), 1)
+            elif event in ("file", "failed") and path:
+                done += 1
+                progress((min(done, total), total), desc=names.get(path, Path(path).name), unit="files")
+
+        progress((0, max(total, 1)), desc="reading", unit="files")
+        report = self.app.ingestor.ingest_paths(paths, progress=on_progress) if paths else IngestReport()
+        report.failures.extend(FileFailure(name, "refused: not a file of this upload") for name in refused)
+        return (fmt.ingest_report_html(report, names), *self.corpus_views())
+
+    def remove(self, article_id: str | None):
+        if not article_id:
+            return ("<p>Choose an article to remove.</p>", *self.corpus_views())
+        removed = self.app.store.remove_article(article_id)
+        msg = f"removed {article_id}" if removed else f"no article with id {article_id}"
+        return (f"<p>{fmt.esc(msg)}</p>", *self.corpus_views())
+
+
+def build_ui(app: Any) -> gr.Blocks:
+    """The Gradio app for one :class:`bot.wiring.App`. Launch it with :func:`launch_options`."""
+    h = _Handlers(app)
+    chain = app.chain
+    settings = app.settings
+    answerers = ["extractive", *[name for name in getattr(chain, "chat_models", {}) if name != "extractive"]]
+    llm_configured = len(answerers) > 1
+
+    with gr.Blocks(title="newsbot", analytics_enabled=False) as demo:
+        gr.Markdown("## newsbot: answers from your news articles, with the source sentence of every claim")
+        if not llm_configured:
+            gr.Markdown(NO_LLM_NOTICE, elem_id="nb-no-llm")
+        messages_state = gr.State([])
+        results_state = gr.State([])
+
+        with gr.Tab("Chat", id="chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        elem_id="nb-chat",
+                        label="Chat",
+                        height=520,
+                        latex_delimiters=[],
+                        feedback_options=None,
+                        buttons=[],
+                        placeholder=None,
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            elem_id="nb-question",
+                            show_label=False,
+                            placeholder="Ask a question about the articles… / اطرح سؤالًا عن المقالات…",
+                            scale=5,
+                            lines=1,
+                            max_lines=4,
+                        )
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="nb-send")
+                    new_chat = gr.Button("New chat", size="sm", elem_id="nb-new-chat")
+                    examples = gr.Dataset(
+                        components=[question],
+                        samples=[[""]],
+                        label="Examples",
+                        elem_id="nb-examples",
+                        visible=False,
+                    )
+                    with gr.Accordion("Settings", open=False):
+                        k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
+                        answerer = gr.Dropdown(
+                            answerers, value=getattr(chain, "answerer", "extractive"), label="Answerer"
+                        )
+                    with gr.Accordion("Retrieval debug", open=False):
+                        debug = gr.HTML("", elem_id="nb-debug", js_on_load=None)
+                with gr.Column(scale=2):
+                    sources = gr.HTML(fmt.sources_html([]), elem_id="nb-sources-panel", js_on_load=None)
+
+        with gr.Tab("Corpus", id="corpus"):
+            upload = gr.File(
+                label="Upload articles (" + " ".join(SUPPORTED_EXTENSIONS) + ")",
+                file_count="multiple",
+                file_types=list(SUPPORTED_EXTENSIONS),
+                type="filepath",
+                elem_id="nb-upload",
+            )
+            ingest_btn = gr.Button("Ingest", variant="primary", elem_id="nb-ingest")
+            report = gr.HTML("", elem_id="nb-ingest-report", js_on_load=None)
+            table = gr.HTML(fmt.articles_html([]), elem_id="nb-articles", js_on_load=None)
+            with gr.Row():
+                to_remove = gr.Dropdown([], label="Article to remove", scale=4)
+                remove_btn = gr.Button("Remove", variant="stop", scale=1)
+            refresh = gr.Button("Refresh list", size="sm")
+
+        corpus_outputs = [table, to_remove, examples, chatbot]
+        chat_inputs = [question, k, answerer, messages_state, results_state]
+        chat_outputs = [chatbot, messages_state, results_state, sources, debug, question]
+        chat_opts = {"concurrency_limit": settings.concurrency, "concurrency_id": "chat"}
+
+        question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", **chat_opts)
+        send.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", **chat_opts)
+        cleared = [chatbot, messages_state, results_state, sources, debug, question]
+        new_chat.click(h.new_chat, None, cleared, api_visibility="private", queue=False)
+        chatbot.clear(h.new_chat, None, cleared, api_visibility="private", queue=False)  # its trash icon
+        examples.click(lambda sample: sample[0] if sample else "", examples, question, api_visibility="private")
+
+        corpus_opts = {"concurrency_limit": 1, "concurrency_id": "corpus"}
+        ingest_btn.click(h.ingest, upload, [report, *corpus_outputs], api_name="ingest", **corpus_opts)
+        remove_btn.click(h.remove, to_remove, [report, *corpus_outputs], api_name="remove", **corpus_opts)
+        refresh.click(h.corpus_views, None, corpus_outputs, api_visibility="private")
+        demo.load(h.corpus_views, None, corpus_outputs, api_visibility="private")
+
+    demo.queue(default_concurrency_limit=settings.concurrency)
+    return demo
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``NEWSBOT_AUTH=user:password`` → ``(user, password)``."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("NEWSBOT_AUTH must be user:password (both non-empty)")
+    return user, password
+
+
+def launch_options(app: Any) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch`` (assets, login, upload size limit)."""
+    s = app.settings
+    return {
+        "css": CSS,
+        "js": CLICK_JS,
+        "auth": parse_auth(s.auth),
+        "max_file_size": int(s.max_file_mb * 1024 * 1024),
+        "share": False,
+        "ssr_mode": False,
+        "show_error": False,
+        "footer_links": ["api", "settings"],
+    }
+
+
+def serve(app: Any, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Build the app and serve it until interrupted (``newsbot serve``)."""
+    options = launch_options(app)  # a bad NEWSBOT_AUTH fails before anything loads
+    app.chain  # noqa: B018 - open the store and load the models before taking requests
+    app.embeddings.embed_query("warm up")
+    demo = build_ui(app)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("newsbot is listening on %s: anyone who can reach it can use it%s", host,
+                       "" if options["auth"] else " (set NEWSBOT_AUTH=user:password to require a login)")
+    try:
+        demo.launch(server_name=host, server_port=port, inbrowser=False, quiet=False, **options)
+    except OSError as exc:  # port taken, address not available
+        raise ConfigError(f"cannot listen on {host}:{port}: {str(exc).splitlines()[0]} (choose another --port)") from None

@@ -1,0 +1,276 @@
+"""End-to-end: `newsbot serve` in a real Chromium (Debian's, never a downloaded one) via Playwright.
+
+The server runs as a subprocess on a free port of 127.0.0.1 with a temporary store holding the seed
+article (ingested through the CLI, with the real embedder). A hostile article is uploaded through the
+Corpus tab and must show as text, run nothing, and not become a link.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SEED = Path(__file__).resolve().parents[1].parent / "shared" / "articles" / "yevkurov-haftar-2024-06-03.txt"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not SEED.is_file(), reason="../shared (test data) is not beside the repo"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian chromium is not installed at /usr/bin/chromium (run `make browser`)",
+    ),
+]
+
+HOSTILE_ARTICLE = """---
+title: "<script>alert(1)</script> Portville harbour <img src=x onerror=alert(2)>"
+source: "<b onmouseover=alert(6)>Evil Wire</b>"
+url: "javascript:alert(3)"
+date: 2024-06-04
+---
+The Portville harbour authority announced the plan for a new ferry terminal on Monday.
+
+The new ferry terminal in Portville will open in September <img src=x onerror=alert(2)> after two years of work <script>alert(1)</script>.
+
+Officials said the ferry terminal cost forty million dollars, paid by the port.
+"""
+
+# Appear in the answer/sources of the hostile article exactly as written (escaped, not parsed).
+HOSTILE_MARKUP = ["<img src=x onerror=alert(2)>", "<script>alert(1)</script>"]
+
+
+def _newsbot() -> list[str]:
+    script = Path(sys.executable).with_name("newsbot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"newsbot serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"newsbot serve did not answer at {url} within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`newsbot serve` on a free port with a temp store holding the seed article."""
+    tmp = tmp_path_factory.mktemp("ui")
+    env = dict(os.environ)
+    env.update(
+        NEWSBOT_DB=str(tmp / "db"),
+        NEWSBOT_COLLECTION="uitest",
+        GRADIO_TEMP_DIR=str(tmp / "gradio"),
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
+    for key in ("NEWSBOT_AUTH", "NEWSBOT_CHROMA_URL", "NEWSBOT_LLM_BASE_URL", "NEWSBOT_ANSWERER"):
+        env.pop(key, None)
+    done = subprocess.run(
+        [*_newsbot(), "ingest", "--quiet", str(SEED)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    port = _free_port()
+    log = tmp / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*_newsbot(), "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log)
+        yield {"url": url, "tmp": tmp, "log": log}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    pg = context.new_page()
+    pg.dialogs = []  # type: ignore[attr-defined]
+
+    def on_dialog(dialog):
+        pg.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()
+
+    pg.on("dialog", on_dialog)
+    pg.goto(server["url"])
+    pg.wait_for_selector("#nb-question textarea", timeout=60_000)
+    yield pg
+    context.close()
+
+
+def ask(page, question: str):
+    """Type a question, wait for the final answer; return the last bot message locator."""
+    from playwright.sync_api import expect
+
+    before = page.locator("#nb-chat .nb-answer, #nb-chat .nb-notice, #nb-chat .nb-error").count()
+    page.fill("#nb-question textarea", question)
+    page.press("#nb-question textarea", "Enter")
+    final = page.locator("#nb-chat .nb-answer, #nb-chat .nb-notice, #nb-chat .nb-error")
+    expect(final).to_have_count(before + 1, timeout=120_000)
+    return final.last
+
+
+def assert_answered(page, answer) -> None:
+    classes = answer.get_attribute("class") or ""
+    assert "nb-answer" in classes, f"no answer, the chat shows: {answer.inner_text()!r}"
+    links = answer.locator("a.nb-cite")
+    assert links.count() >= 1, f"the chain abstained or cited nothing: {answer.inner_text()!r}"
+
+
+def click_citation(page, answer, n: int = 1):
+    """Click [n] in the answer; return the highlighted sentence of that citation in the panel."""
+    from playwright.sync_api import expect
+
+    link = answer.locator("a.nb-cite", has_text=f"[{n}]").first
+    href = link.get_attribute("href")
+    assert href and href.startswith("#nb-cite-")
+    link.click()
+    source = page.locator(f"#nb-sources-panel {href}")
+    expect(source).to_have_class("nb-source nb-active", timeout=5_000)
+    mark = source.locator("mark.nb-quote")
+    expect(mark).to_be_visible()
+    expect(mark).to_be_in_viewport(timeout=5_000)
+    return source, mark
+
+
+def test_seed_question_answers_with_clickable_highlighted_citation(page, server):
+    from playwright.sync_api import expect
+
+    answer = ask(page, "Who did Yevkurov meet in Benghazi?")
+    assert_answered(page, answer)
+    assert page.dialogs == []
+    source, mark = click_citation(page, answer, 1)
+
+    quote = " ".join(mark.inner_text().split())
+    # The supporting sentence: Yevkurov's visit to Benghazi where he met Khalifa Haftar.
+    assert "خليفة حفتر" in quote and "بنغازي" in quote, quote
+    head = source.locator(".nb-source-head")
+    expect(head).to_contain_text("[1]")
+    expect(source.locator(".nb-meta")).to_contain_text("2024-06-03")
+    # Arabic passage: the browser lays it out right to left.
+    assert source.locator(".nb-passage").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    # English question: English interface strings around the answer.
+    expect(page.locator("#nb-sources-panel .nb-turn-head").first).to_contain_text("Sources")
+
+    shot = server["tmp"] / "answered-chat.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+
+
+def test_arabic_question_gets_arabic_interface_strings(page):
+    from playwright.sync_api import expect
+
+    answer = ask(page, "من التقى يفكيروف في بنغازي؟")
+    assert_answered(page, answer)
+    assert answer.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    expect(page.locator("#nb-chat .nb-srcline").last).to_contain_text("المصادر")
+    source, mark = click_citation(page, answer, 1)
+    assert "حفتر" in mark.inner_text()
+    panel_head = page.locator("#nb-sources-panel .nb-turn").first
+    assert panel_head.get_attribute("dir") == "rtl"
+    expect(panel_head.locator(".nb-turn-head")).to_contain_text("المصادر")
+
+    # "New chat" clears the conversation and the sources.
+    page.click("#nb-new-chat")
+    expect(page.locator("#nb-chat .nb-answer")).to_have_count(0)
+    expect(page.locator("#nb-sources-panel .nb-source")).to_have_count(0)
+
+    # An example question for the loaded corpus fills the question box.
+    page.locator("#nb-examples button").first.click()
+    expect(page.locator("#nb-question textarea")).to_have_value(re.compile(r"^(ماذا جاء في خبر|What does the article)"))
+
+
+def test_hostile_article_shows_as_text_and_runs_nothing(page, server):
+    from playwright.sync_api import expect
+
+    tmp = server["tmp"]
+    hostile = tmp / "hostile.md"
+    hostile.write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    broken = tmp / "broken.pdf"
+    broken.write_bytes(b"this is not a pdf")
+
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#nb-upload input[type=file]").set_input_files([str(hostile), str(broken)])
+    expect(page.locator("#nb-upload tr")).to_have_count(2, timeout=30_000)  # both files uploaded
+    page.click("#nb-ingest")
+    report = page.locator("#nb-ingest-report")
+    expect(report).to_contain_text("ingested 1 articles", timeout=120_000)
+    expect(report).to_contain_text("broken.pdf:")  # the per-file reason, as the CLI prints it
+    table = page.locator("#nb-articles")
+    expect(table).to_contain_text("<script>alert(1)</script> Portville harbour", timeout=30_000)
+
+    page.get_by_role("tab", name="Chat").click()
+    answer = ask(page, "When will the new ferry terminal in Portville open?")
+    assert_answered(page, answer)
+    source, mark = click_citation(page, answer, 1)
+    expect(source.locator(".nb-title")).to_have_text(
+        "<script>alert(1)</script> Portville harbour <img src=x onerror=alert(2)>"
+    )
+    panel_text = page.locator("#nb-sources-panel").inner_text()
+    for markup in HOSTILE_MARKUP:
+        assert markup in panel_text
+    assert "September" in mark.inner_text()
+    assert "<img src=x onerror=alert(2)>" in mark.inner_text()
+    expect(source.locator(".nb-meta")).to_contain_text("javascript:alert(3)")  # shown as text
+    expect(source.locator(".nb-meta")).to_contain_text("<b onmouseover=alert(6)>Evil Wire</b>")
+
+    page.wait_for_timeout(500)  # give an injected handler time to fire
+    assert page.dialogs == []
+    injected = page.evaluate(
+        """() => ({
+            imgs: document.querySelectorAll('img[src="x"]').length,
+            handlers: document.querySelectorAll('[onerror], [onmouseover]').length,
+            scripts: Array.from(document.scripts).filter(s => s.textContent.includes('alert(')).length,
+            js_links: document.querySelectorAll('a[href^="javascript:" i]').length,
+            bold: Array.from(document.querySelectorAll('b')).filter(b => b.textContent.includes('Evil')).length,
+        })"""
+    )
+    assert injected == {"imgs": 0, "handlers": 0, "scripts": 0, "js_links": 0, "bold": 0}
+    page.screenshot(path=str(tmp / "hostile-article.png"))
