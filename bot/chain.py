@@ -21,9 +21,10 @@ with ``result["answer"]`` at the end.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -76,7 +77,7 @@ class NewsbotChain(Runnable[dict, dict]):
         self.k = k
         self.evidence_passages = evidence_passages
         self.abstention = abstention
-        self.support = SupportChecker(retriever._sentence_vectors)
+        self.support = SupportChecker(retriever._sentence_vectors, retriever.sentences)
 
     # -------------------------------------------------------------- Runnable interface
 
@@ -91,6 +92,21 @@ class NewsbotChain(Runnable[dict, dict]):
     def stream(self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[dict]:
         request = {"question": input} if isinstance(input, str) else dict(input)
         yield from self._run(request)
+
+    async def astream(
+        self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict]:
+        """The same events as :meth:`stream`; the blocking work runs in a worker thread."""
+        events = self.stream(input, config, **kwargs)
+        done = object()
+        while True:
+            event = await asyncio.to_thread(next, events, done)
+            if event is done:
+                return
+            yield event
+
+    async def ainvoke(self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
+        return await asyncio.to_thread(self.invoke, input, config, **kwargs)
 
     # -------------------------------------------------------------- the steps
 
@@ -132,7 +148,7 @@ class NewsbotChain(Runnable[dict, dict]):
                 for p in retrieval.passages
             ]
             raw_parts: list[str] = []
-            for delta in stream_answer(model, answer_messages(question, passages, language)):
+            for delta in stream_answer(model, answer_messages(search_question, passages, language)):
                 raw_parts.append(delta)
                 yield {"event": "delta", "text": delta}
             raw = "".join(raw_parts)

@@ -193,6 +193,13 @@ def _filter_options(fn):
 def ask(obj: Context, question: str, as_json: bool, k, history, source, since, until, article) -> None:
     """Answer a question from the stored articles, with numbered sources."""
 
+    from bot.retrieval import Filters, InvalidFilter
+
+    try:
+        Filters(**{key: v for key, v in _filters(source, since, until, article).items() if v})
+    except InvalidFilter as exc:
+        raise click.UsageError(str(exc)) from None
+
     def go():
         turns = None
         if history is not None:
@@ -263,6 +270,38 @@ def serve(obj: Context, host: str, port: int) -> None:
     from bot.ui import serve as serve_ui
 
     _run(lambda: serve_ui(obj.app, host=host, port=port))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (raw figures and ratios).")
+@click.option(
+    "--sizes", default="1000,10000,100000", show_default=True,
+    help="Corpus sizes (chunks) for question latency; synthetic stores, built once and cached.",
+)
+@click.option("--questions", type=click.IntRange(5, 1000), default=30, show_default=True, help="Timed questions per size.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the sized stores are cached [MODEL_DIR/../bench].")
+@click.option("--no-serve", is_flag=True, help="Skip the `newsbot serve` figures (peak RSS, first answer).")
+@click.pass_obj
+def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Path | None, no_serve: bool) -> None:
+    """Benchmark ingest, question latency at 1k-100k chunks and serve; each figure beside its goal."""
+    from bot.bench import BenchOptions, format_report, parse_sizes, run_bench
+
+    def go():
+        settings = obj.settings
+        options = BenchOptions(
+            sizes=parse_sizes(sizes),
+            cache_dir=cache_dir or settings.model_dir.parent / "bench",
+            questions=questions,
+            serve=not no_serve,
+        )
+        return run_bench(obj.app, options, log=lambda msg: click.echo(f"bench: {msg}", err=True))
+
+    result = _run(go)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for line in format_report(result):
+            click.echo(line)
 
 
 def main() -> None:

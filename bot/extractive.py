@@ -27,6 +27,7 @@ from bot.retrieval import Evidence, Retrieval
 # Sentence ranking: cosine to the question + word overlap + a small prior for the passage rank.
 LEXICAL_WEIGHT = 0.10
 RANK_WEIGHT = 0.01
+PASSAGE_WEIGHT = 0.0  # weight of the whole passage's cosine (context for a terse sentence)
 # Further sentences join the best one only when they score almost as well.
 EXTRA_MARGIN = 0.012
 MAX_SENTENCES = 3
@@ -59,7 +60,13 @@ DEFAULT_ABSTENTION = AbstentionModel(
 
 def rank_evidence(evidence: list[Evidence]) -> list[Evidence]:
     for ev in evidence:
-        ev.score = ev.dense + LEXICAL_WEIGHT * ev.lexical + RANK_WEIGHT / max(ev.passage.rank, 1)
+        passage = ev.passage.dense if ev.passage.dense is not None else 0.0
+        ev.score = (
+            ev.dense
+            + LEXICAL_WEIGHT * ev.lexical
+            + RANK_WEIGHT / max(ev.passage.rank, 1)
+            + PASSAGE_WEIGHT * passage
+        )
     return sorted(evidence, key=lambda ev: -ev.score)
 
 

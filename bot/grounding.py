@@ -20,7 +20,6 @@ import numpy as np
 from bot.citations import Citation, Claim, render_answer
 from bot.retrieval import Passage
 from bot.textnorm import tokenize
-from ingest.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +54,7 @@ class GroundedAnswer:
 
 
 VectorFn = Callable[[Sequence[str]], np.ndarray]
-
-
-def passage_sentences(passage: Passage) -> list[tuple[int, int, str]]:
-    """``(start, end, text)`` of a passage's sentences, offsets in the article."""
-    out = []
-    for s, e in split_sentences(passage.text):
-        out.append((passage.start + s, passage.start + e, passage.text[s:e]))
-    return out
+SentencesFn = Callable[[Passage], list[tuple[int, int, str, np.ndarray]]]
 
 
 def word_overlap(claim: str, sentence: str) -> float:
@@ -74,29 +66,39 @@ def word_overlap(claim: str, sentence: str) -> float:
 
 
 class SupportChecker:
-    """Finds, for a claim, the sentence of a passage that supports it best."""
+    """Finds, for a claim, the sentence of a passage that supports it best.
 
-    def __init__(self, vectors: VectorFn, cosine: float = SUPPORT_COSINE, overlap: float = SUPPORT_OVERLAP):
+    ``vectors`` embeds claims (passage prompt); ``sentences`` gives a passage's sentences with
+    their vectors (stored at ingest, or embedded on demand).
+    """
+
+    def __init__(
+        self,
+        vectors: VectorFn,
+        sentences: SentencesFn,
+        cosine: float = SUPPORT_COSINE,
+        overlap: float = SUPPORT_OVERLAP,
+    ):
         self.vectors = vectors
+        self.sentences = sentences
         self.cosine = cosine
         self.overlap = overlap
 
     def best_quotes(self, claims: Sequence[str], passages: Sequence[Passage]) -> list[list[Quote | None]]:
         """``[claim][passage]`` → the best supporting sentence of that passage, or None."""
-        sentences = [passage_sentences(p) for p in passages]
-        flat = [t for sents in sentences for (_, _, t) in sents]
+        per_passage = [self.sentences(p) for p in passages]
+        flat = [v for sents in per_passage for (*_, v) in sents]
         if not claims or not flat:
             return [[None] * len(passages) for _ in claims]
-        vecs = self.vectors(list(claims) + flat)
-        claim_vecs, sent_vecs = vecs[: len(claims)], vecs[len(claims) :]
-        sims = claim_vecs @ sent_vecs.T
+        claim_vecs = self.vectors(list(claims))
+        sims = claim_vecs @ np.stack(flat).T
         out: list[list[Quote | None]] = []
         for ci, claim in enumerate(claims):
             row: list[Quote | None] = []
             offset = 0
-            for p, sents in zip(passages, sentences):
+            for p, sents in zip(passages, per_passage):
                 best: Quote | None = None
-                for si, (s, e, text) in enumerate(sents):
+                for si, (s, e, text, _) in enumerate(sents):
                     cos = float(sims[ci, offset + si])
                     lex = word_overlap(claim, text)
                     if cos >= self.cosine or lex >= self.overlap:

@@ -28,12 +28,19 @@ import numpy as np
 from bot.bm25 import BM25Index
 from bot.names import name_keys
 from bot.textnorm import tokenize
+from ingest.sentence_vectors import decode_spans, decode_vectors
 from ingest.sentences import split_sentences
+from ingest.chunking import is_heading_line
+from ingest.errors import NewsbotError
 from ingest.store import ArticleStore, StoredChunk, date_ordinal
 
 logger = logging.getLogger(__name__)
 
 RRF_K = 60
+
+
+class InvalidFilter(NewsbotError):
+    """A retrieval filter that cannot be applied (e.g. an unreadable date)."""
 
 
 @dataclass
@@ -46,6 +53,12 @@ class Filters:
     until: str | None = None
     exclude: tuple[str, ...] = ()  # article ids to leave out (evaluation: leave-article-out)
 
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value and date_ordinal(value) is None:
+                raise InvalidFilter(f"--{name} {value!r}: expected a date like 2024-06-03, 2024-06 or 2024")
+
     def is_empty(self) -> bool:
         return not (self.article_id or self.source or self.since or self.until or self.exclude)
 
@@ -57,7 +70,7 @@ class Filters:
             clauses.append({"source": self.source})
         if self.exclude:
             clauses.append({"article_id": {"$nin": list(self.exclude)}})
-        lo, hi = date_ordinal(self.since), date_ordinal(self.until)
+        lo, hi = date_ordinal(self.since), date_ordinal(self.until, end=True)
         if lo is not None:
             clauses.append({"date_ord": {"$gte": lo}})
         if hi is not None:
@@ -73,7 +86,7 @@ class Filters:
             return False
         if self.exclude and meta.get("article_id") in self.exclude:
             return False
-        lo, hi = date_ordinal(self.since), date_ordinal(self.until)
+        lo, hi = date_ordinal(self.since), date_ordinal(self.until, end=True)
         if lo is not None or hi is not None:
             ordinal = meta.get("date_ord")
             if ordinal is None:
@@ -264,23 +277,16 @@ class HybridRetriever:
         top_ids = sorted(fused, key=lambda cid: -fused[cid])[:k]
         known = {c.id: (c, s) for c, s in dense}
         missing = [cid for cid in top_ids if cid not in known]
-        bm25_scores = dict(bm25_hits)
         if missing:
-            for chunk in self.store.get_chunks(missing):
-                known[chunk.id] = (chunk, None)
+            # Found by BM25 only: its cosine comes from the vector stored with it.
+            for chunk, vec in self.store.get_chunks_with_vectors(missing):
+                known[chunk.id] = (chunk, float(np.asarray(vec, dtype=np.float32) @ qvec))
+        bm25_scores = dict(bm25_hits)
         passages = []
-        missing_vecs = [cid for cid in top_ids if cid in known and known[cid][1] is None]
-        dense_fill: dict[str, float] = {}
-        if missing_vecs:
-            vecs = self._sentence_vectors([known[cid][0].text for cid in missing_vecs])
-            for cid, v in zip(missing_vecs, vecs):
-                dense_fill[cid] = float(v @ qvec)
         for cid in top_ids:
             if cid not in known:
                 continue
             chunk, dscore = known[cid]
-            if dscore is None:
-                dscore = dense_fill.get(cid)
             passages.append(
                 Passage(
                     chunk_id=chunk.id,
@@ -339,6 +345,23 @@ class HybridRetriever:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack(out)
 
+    def sentences(self, passage: Passage) -> list[tuple[int, int, str, np.ndarray]]:
+        """``(start, end, text, vector)`` of a passage's sentences; offsets in the article.
+
+        Vectors stored at ingest (late chunking, ``ingest.sentence_vectors``) are used when the
+        chunk has them; otherwise the sentences are embedded now (and cached).
+        """
+        meta = passage.meta
+        if meta.get("sents") and meta.get("sent_vecs"):
+            spans = decode_spans(meta["sents"])
+            vecs = decode_vectors(meta["sent_vecs"], count=len(spans))
+        else:
+            spans = [(s, e) for s, e in split_sentences(passage.text) if e - s >= 3]
+            vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else []
+        return [
+            (passage.start + s, passage.start + e, passage.text[s:e], v) for (s, e), v in zip(spans, vecs)
+        ]
+
     def sentence_evidence(
         self,
         retrieval: Retrieval,
@@ -347,22 +370,20 @@ class HybridRetriever:
         lexical_query: str | None = None,
     ) -> list[Evidence]:
         """Score every sentence of the top passages against the question, best first."""
-        spans: list[tuple[Passage, int, int, str]] = []
+        spans: list[tuple[Passage, int, int, str, np.ndarray]] = []
         for p in retrieval.passages[:top_passages]:
-            for s, e in split_sentences(p.text):
-                text = p.text[s:e]
-                if len(text) < 3:
-                    continue
-                spans.append((p, p.start + s, p.start + e, text))
+            spans.extend((p, s, e, text, v) for s, e, text, v in self.sentences(p))
+        # Titles and headings name a topic; they don't state the fact that answers a question.
+        statements = [sp for sp in spans if not _is_heading(sp[0], sp[1], sp[2])]
+        spans = statements or spans
         if not spans:
             return []
-        vecs = self._sentence_vectors([t for _, _, _, t in spans])
-        dense = vecs @ retrieval.query_vector
+        dense = np.stack([v for *_, v in spans]) @ retrieval.query_vector
         query = lexical_query or retrieval.question
         q_terms = self._weighted_terms(query)
         q_total = sum(q_terms.values())
         out = []
-        for (p, s, e, text), d in zip(spans, dense):
+        for (p, s, e, text, _), d in zip(spans, dense):
             lex = 0.0
             if q_total:
                 sent_terms = set(tokenize(text)) | set(name_keys(text))
@@ -378,6 +399,14 @@ class HybridRetriever:
                 if index.df(t):
                     terms[t] = max(terms.get(t, 0.0), index.idf(t))
         return terms
+
+
+def _is_heading(passage: Passage, start: int, end: int) -> bool:
+    """Is this sentence a whole line shaped like a heading (see ingest.chunking)?"""
+    text = passage.text
+    s, e = start - passage.start, end - passage.start
+    whole_line = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
+    return whole_line and is_heading_line(text[s:e])
 
 
 def _coverage(index: BM25Index, tokens: Sequence[str]) -> float:

@@ -57,7 +57,8 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _is_heading(line: str) -> bool:
+def is_heading_line(line: str) -> bool:
+    """A short line without sentence-final punctuation: a title, heading, dateline or caption."""
     return len(line) <= HEADING_MAX_CHARS and not _SENTENCE_END.search(line)
 
 
@@ -88,7 +89,7 @@ def _sentences(text: str, max_size: int) -> list[_Sentence]:
             barrier = True
             continue
         seen.add(key)
-        heading = _is_heading(para)
+        heading = is_heading_line(para)
         spans = [(ps, pe)] if heading else split_sentences(para, ps)
         first = True
         for ss, se in spans:

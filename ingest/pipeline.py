@@ -2,7 +2,12 @@
 
 A bad file never stops the run: it is reported with its reason and the files beside it are still
 ingested. Chunks of several small articles are embedded together (the embedder is much faster on
-full batches), then each article is written to the store on its own, all-or-nothing.
+full batches), then written to the store together, each article all-or-nothing.
+
+A failing *store* (disk full, read-only, damaged, server gone: ``StoreFailure``) does stop the
+run: every further write would fail the same way, so the file being written is reported and the
+run ends there, with ``report.stopped`` saying why. Articles written before stay, and running the
+same ingest again picks up the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Any
 from ingest.chunking import chunk_article
 from ingest.errors import IngestError, NewsbotError
 from ingest.loaders import discover_files, load_file
-from ingest.store import ArticleStore
+from ingest.sentences import split_sentences
+from ingest.store import ArticleStore, StoreFailure
 from ingest.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
@@ -45,16 +51,18 @@ class IngestReport:
     unchanged: int = 0
     failures: list[FileFailure] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run ended early (the store failed), else None
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"ingested {self.ingested} articles ({self.chunks} chunks), "
             f"unchanged {self.unchanged}, failed {self.failed}"
         )
+        return text + (f"; stopped early: {self.stopped}" if self.stopped else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +72,7 @@ class IngestReport:
             "failed": self.failed,
             "failures": [{"path": f.path, "reason": f.reason} for f in self.failures],
             "articles": self.article_ids,
+            "stopped": self.stopped,
         }
 
 
@@ -132,6 +141,8 @@ class Ingestor:
             if sum(len(p.chunks) for p in pending) >= self.embed_batch:
                 self._flush(pending, report, notify)
                 pending = []
+                if report.stopped:
+                    return report
             if not new:
                 notify("file", str(path), "unchanged")
         self._flush(pending, report, notify)
@@ -152,6 +163,8 @@ class Ingestor:
             if sum(len(p.chunks) for p in pending) >= self.embed_batch:
                 self._flush(pending, report, lambda *_: None)
                 pending = []
+                if report.stopped:
+                    return report
         self._flush(pending, report, lambda *_: None)
         return report
 
@@ -159,33 +172,74 @@ class Ingestor:
         if not pending:
             return
         texts = [c.text for p in pending for c in p.chunks]
+        embeddings = self.store.embeddings
+        sentences: list | None = None
         try:
-            vectors = self.store.embeddings.embed_documents(texts)
+            if getattr(embeddings, "pools_spans", False):
+                # Sentence vectors come out of the same forward pass (ingest.sentence_vectors).
+                spans = [split_sentences(t) for t in texts]
+                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)
+                sentences = list(zip(spans, span_vecs))
+            else:
+                vectors = embeddings.embed_documents(texts)
         except Exception as exc:
             for path in dict.fromkeys(p.path for p in pending):
                 self._fail(report, path, f"embedding failed ({type(exc).__name__}: {exc})", notify)
             return
         offset = 0
-        done_paths: dict[str, str] = {}
+        items = []
         for p in pending:
             vecs = vectors[offset : offset + len(p.chunks)]
+            sents = sentences[offset : offset + len(p.chunks)] if sentences is not None else None
             offset += len(p.chunks)
+            items.append((p, vecs, sents))
+        done_paths: dict[str, str] = {}
+        try:
+            # The whole batch in a few store calls (each call costs tens of ms whatever its size).
+            flags = self.store.write_articles([(p.article, p.chunks, v, s) for p, v, s in items])
+        except StoreFailure as exc:
+            self._stop(report, items[0][0].path, exc, notify)  # no retry: it would fail (or hang) too
+            return
+        except NewsbotError:
+            flags = None  # one bad article: write them one by one to find it
+        if flags is not None:
+            for (p, _, _), written in zip(items, flags):
+                self._count(report, p, written)
+                done_paths.setdefault(p.path, "ok")
+            items = []
+        for p, vecs, sents in items:
             try:
-                written = self.store.write_article(p.article, p.chunks, vecs)
+                written = self.store.write_article(p.article, p.chunks, vecs, sentences=sents)
+            except StoreFailure as exc:
+                self._stop(report, p.path, exc, notify)
+                done_paths[p.path] = "failed"
+                break
             except NewsbotError as exc:
                 self._fail(report, p.path, str(exc), notify)
                 done_paths[p.path] = "failed"
                 continue
-            if written:
-                report.ingested += 1
-                report.chunks += len(p.chunks)
-                report.article_ids.append(p.article.id)
-            else:
-                report.unchanged += 1
+            self._count(report, p, written)
             done_paths.setdefault(p.path, "ok")
         for path, status in done_paths.items():
             if status == "ok":
                 notify("file", path, "ok")
+
+    def _stop(self, report: IngestReport, path: str, exc: StoreFailure, notify: ProgressFn) -> None:
+        """The store failed, not this file: later writes would fail too (and a Chroma out of disk
+        may hang on the next one), so the run stops here rather than failing every file."""
+        self._fail(report, path, str(exc), notify)
+        report.stopped = (
+            "the store failed (see above); finished articles are kept, run the same ingest again once it is fixed"
+        )
+
+    @staticmethod
+    def _count(report: IngestReport, p: _Pending, written: bool) -> None:
+        if written:
+            report.ingested += 1
+            report.chunks += len(p.chunks)
+            report.article_ids.append(p.article.id)
+        else:
+            report.unchanged += 1
 
     @staticmethod
     def _fail(report: IngestReport, path: str, reason: str, notify: ProgressFn) -> None:

@@ -18,6 +18,11 @@ orphans that the next write of that article (or :meth:`ArticleStore.collect_garb
 
 A ``generation`` token in the catalog changes on every commit, so a reader can cheaply notice
 that the corpus changed and update derived indexes (BM25) incrementally.
+
+Failures of the store itself (a full disk, a read-only or damaged folder, a Chroma server that went
+away) surface as one-line :class:`StoreError` messages that say which of these it is. A local
+store keeps :data:`MIN_FREE_BYTES` of disk free: Chroma that runs out of disk mid-write fails, and
+can then hang on the next write, so newsbot refuses to start a write that would eat into it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import hashlib
 import json
 import logging
 import re
+import shutil
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -37,6 +44,7 @@ from urllib.parse import urlparse
 from langchain_core.embeddings import Embeddings
 
 from ingest.errors import StoreError
+from ingest.sentence_vectors import encode_spans, encode_vectors
 from ingest.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
@@ -45,6 +53,9 @@ GENERATION_ID = "__generation__"
 _CATALOG_SUFFIX = "__articles"
 _NULL_VECTOR = [1.0]
 _GET_PAGE = 2000
+#: Disk space a local store leaves free (SQLite's journal and Chroma's compaction need room).
+MIN_FREE_BYTES = 16 * 1024 * 1024
+_CHROMA_TABLES = frozenset({"collections", "segments", "embeddings"})
 
 
 @dataclass
@@ -115,16 +126,139 @@ def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
         raise StoreError(f"store path {db} is a file, not a folder (set NEWSBOT_DB)")
     if db.is_dir() and any(db.iterdir()) and not (db / "chroma.sqlite3").exists():
         raise StoreError(f"{db} is not a newsbot store (no chroma.sqlite3); choose another NEWSBOT_DB")
+    if (db / "chroma.sqlite3").is_file():
+        _check_chroma_database(db / "chroma.sqlite3")
     try:
         db.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(db), settings=chroma_settings)
     except Exception as exc:
-        raise StoreError(f"cannot open the store at {db}: {_short(exc)}") from exc
+        raise StoreError(f"cannot open the store at {db}: {_diagnose(exc, db=db)[0]}") from exc
+
+
+class StoreFailure(StoreError):
+    """The store itself failed (disk full, read-only, damaged, server gone), not one article's
+    write: every further write would fail too, so an ingest stops at the first one."""
+
+
+def _check_chroma_database(path: Path) -> None:
+    """Refuse a ``chroma.sqlite3`` that is not Chroma's, before Chroma migrates it into its schema."""
+    if path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise StoreError(
+                f"the store at {path.parent} is damaged ({path.name}: {exc}); "
+                "restore it from a backup, or choose another NEWSBOT_DB and ingest again"
+            ) from None
+        return  # locked or unreadable: Chroma says what is wrong
+    if tables and not _CHROMA_TABLES <= tables:
+        raise StoreError(
+            f"{path} is another program's SQLite database, not a Chroma store; choose another NEWSBOT_DB"
+        )
 
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free disk space where ``path`` is (or would be created), None if unknown."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = None) -> tuple[str, bool]:
+    """Chroma's error as one line that says what went wrong, and whether the store itself failed
+    (disk full, read-only, damaged, server gone) rather than one request."""
+    reason = _short(exc)
+    text = str(exc).lower()
+    if db is not None:
+        free = _free_bytes(db)
+        if "disk is full" in text or "no space left" in text or (free is not None and free < MIN_FREE_BYTES):
+            return (
+                f"the disk holding the store {db} is full ({_human(free)} free); free some space and try again "
+                f"({reason})",
+                True,
+            )
+        if "readonly" in text or "read-only" in text or "permission denied" in text:
+            return (
+                f"the store at {db} is read-only; newsbot needs write access to it, even to answer questions "
+                f"({reason})",
+                True,
+            )
+        if "malformed" in text or "not a database" in text:
+            return (
+                f"the store at {db} is damaged ({reason}); restore it from a backup, or choose another NEWSBOT_DB",
+                True,
+            )
+    if url is not None and any(w in text for w in ("connect", "timed out", "timeout", "refused", "unreachable")):
+        return f"lost the connection to the Chroma server at {url}; is it running? ({reason})", True
+    return reason, False
+
+
+def _client_location(client: Any) -> tuple[Path | None, str | None]:
+    """(local store folder, server URL) of a Chroma client, as far as it tells."""
+    try:
+        s = client.get_settings()
+    except Exception:
+        return None, None
+    if getattr(s, "is_persistent", False) and getattr(s, "persist_directory", None):
+        return Path(s.persist_directory), None
+    host = getattr(s, "chroma_server_host", None)
+    if host:
+        scheme = "https" if getattr(s, "chroma_server_ssl_enabled", False) else "http"
+        return None, f"{scheme}://{host}:{getattr(s, 'chroma_server_http_port', '')}"
+    return None, None
+
+
+class _Guarded:
+    """A Chroma collection whose failures surface as :class:`StoreError` with a diagnosis."""
+
+    _READS = frozenset({"get", "query", "count", "peek"})
+
+    def __init__(self, collection: Any, db: Path | None, url: str | None) -> None:
+        self._collection = collection
+        self._db = db
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:
+                verb = "read" if name in self._READS else "write"
+                reason, systemic = _diagnose(exc, db=self._db, url=self._url)
+                raise (StoreFailure if systemic else StoreError)(f"cannot {verb} the store: {reason}") from exc
+
+        return guarded
 
 
 def _collection_names(name: str) -> tuple[str, str]:
@@ -136,17 +270,24 @@ def _collection_names(name: str) -> tuple[str, str]:
     return name, name + _CATALOG_SUFFIX
 
 
-def date_ordinal(date: str | None) -> int | None:
-    """``2024-06-03...`` → ``20240603`` so Chroma can filter date ranges numerically."""
+def date_ordinal(date: str | None, *, end: bool = False) -> int | None:
+    """``2024-06-03...`` → ``20240603`` so Chroma can filter date ranges numerically.
+
+    A partial date (``2024`` or ``2024-07``) is the first day of its period, or the last when
+    ``end`` is set (an ``until`` bound includes the whole month). None when unreadable.
+    """
     if not date:
         return None
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", date)
-    if not m:
-        m2 = re.match(r"(\d{4})(?:-(\d{2}))?$", date)
-        if not m2:
-            return None
-        return int(m2.group(1)) * 10000 + int(m2.group(2) or 1) * 100 + 1
-    return int(m.group(1)) * 10000 + int(m.group(2)) * 100 + int(m.group(3))
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", date.strip())
+    if m:
+        return int(m.group(1)) * 10000 + int(m.group(2)) * 100 + int(m.group(3))
+    m2 = re.match(r"(\d{4})(?:-(\d{2}))?$", date.strip())
+    if not m2:
+        return None
+    year, month = int(m2.group(1)), m2.group(2)
+    if month is None:
+        return year * 10000 + (1231 if end else 101)
+    return year * 10000 + int(month) * 100 + (31 if end else 1)
 
 
 def article_revision(article: Article, chunks: Sequence[Chunk], embedder_id: str) -> str:
@@ -175,6 +316,7 @@ class ArticleStore:
         self.embeddings = embeddings
         self.embedder_id = embedder_id or type(embeddings).__name__
         self._write_lock = threading.Lock()
+        self._db, self._url = _client_location(client)
         try:
             self.vectorstore = Chroma(
                 client=client,
@@ -182,21 +324,37 @@ class ArticleStore:
                 embedding_function=embeddings,
                 collection_metadata={"hnsw:space": "cosine", "newsbot": "chunks"},
             )
-            self._catalog = client.get_or_create_collection(
-                name=catalog_name, embedding_function=None, metadata={"newsbot": "articles"}
+            self._catalog = _Guarded(
+                client.get_or_create_collection(
+                    name=catalog_name, embedding_function=None, metadata={"newsbot": "articles"}
+                ),
+                self._db,
+                self._url,
             )
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(f"cannot open collection {collection!r}: {_short(exc)}") from exc
+            reason = _diagnose(exc, db=self._db, url=self._url)[0]
+            raise StoreError(f"cannot open collection {collection!r}: {reason}") from exc
+        self._check_foreign()
         self._check_embedder()
 
     # -- properties ---------------------------------------------------------
 
     @property
     def chunks(self) -> Any:
-        """The raw Chroma collection of chunks."""
-        return self.vectorstore._collection
+        """The Chroma collection of chunks (failures raise :class:`StoreError`)."""
+        return _Guarded(self.vectorstore._collection, self._db, self._url)
+
+    def _check_foreign(self) -> None:
+        """Refuse collections of the same name made by another program (a write or a garbage
+        collection would mix with or delete its records)."""
+        for coll in (self.vectorstore._collection, self._catalog):
+            if "newsbot" not in (coll.metadata or {}):
+                raise StoreError(
+                    f"collection {coll.name!r} in this store was not made by newsbot; "
+                    "choose another NEWSBOT_COLLECTION (or another store)"
+                )
 
     def _check_embedder(self) -> None:
         """Refuse to mix vectors of different embedders in one collection."""
@@ -279,6 +437,16 @@ class ArticleStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def get_chunks_with_vectors(self, ids: Sequence[str]) -> list[tuple[StoredChunk, list[float]]]:
+        """Chunks by id with their stored vectors (no re-embedding)."""
+        if not ids:
+            return []
+        res = self.chunks.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
+        return [
+            (_stored_chunk(cid, meta or {}, doc or ""), vec)
+            for cid, meta, doc, vec in zip(res["ids"], res["metadatas"], res["documents"], res["embeddings"])
+        ]
+
     def query(
         self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[StoredChunk, float]]:
@@ -318,45 +486,118 @@ class ArticleStore:
         return record is not None and record.rev == article_revision(article, chunks, self.embedder_id)
 
     def write_article(
-        self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]] | None = None
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]] | None = None,
+        sentences: Sequence[tuple[Sequence[tuple[int, int]], Any]] | None = None,
     ) -> bool:
-        """Store an article and its chunks, replacing an older revision. False if unchanged."""
-        if not chunks:
-            raise StoreError(f"article {article.id} has no chunks")
-        rev = article_revision(article, chunks, self.embedder_id)
+        """Store an article and its chunks, replacing an older revision. False if unchanged.
+
+        ``sentences``: per chunk, its sentence spans (chunk-relative) and their vectors.
+        """
+        return self.write_articles([(article, chunks, vectors, sentences)])[0]
+
+    def write_articles(self, items: Sequence[tuple[Any, ...]]) -> list[bool]:
+        """Store several articles, each all-or-nothing exactly as :meth:`write_article` does, in a
+        few Chroma calls for the whole batch instead of a few per article (each call has a fixed
+        cost of tens of milliseconds locally, which dominated ingest time).
+
+        ``items``: ``(article, chunks, vectors[, sentences])``; returns per item whether it was
+        written (False: unchanged). Chunks of every new revision are written first, then all the
+        catalog records (each one is its article's commit point), then old revisions' chunks are
+        deleted, then the generation changes once.
+        """
+        prepared = []
+        for item in items:
+            article, chunks, vectors, sentences = (*item, None, None)[:4]
+            if not chunks:
+                raise StoreError(f"article {article.id} has no chunks")
+            prepared.append((article, chunks, vectors, sentences, article_revision(article, chunks, self.embedder_id)))
+        if len({p[0].id for p in prepared}) < len(prepared):  # the same article twice: in order
+            return [flag for item in items for flag in self.write_articles([item])]
+        what = f"article {prepared[0][0].id}" if len(prepared) == 1 else f"{len(prepared)} articles"
         with self._write_lock:
-            record = self.article(article.id)
-            if record is not None and record.rev == rev:
-                return False
-            if vectors is None:
-                vectors = self.embeddings.embed_documents([c.text for c in chunks])
-            if len(vectors) != len(chunks):
-                raise StoreError(f"article {article.id}: {len(vectors)} vectors for {len(chunks)} chunks")
-            ids = [chunk_id(article.id, rev, c.index) for c in chunks]
-            metas = [self._chunk_metadata(article, c, rev) for c in chunks]
+            committed = self._committed_revisions([p[0].id for p in prepared])
+            todo = [p for p in prepared if committed.get(p[0].id) != p[4]]
+            if not todo:
+                return [False] * len(prepared)
+            ids: list[str] = []
+            embeddings: list[list[float]] = []
+            documents: list[str] = []
+            metas: list[dict[str, Any]] = []
+            needed = 0
+            for article, chunks, vectors, sentences, rev in todo:
+                if vectors is None:
+                    vectors = self.embeddings.embed_documents([c.text for c in chunks])
+                if len(vectors) != len(chunks):
+                    raise StoreError(f"article {article.id}: {len(vectors)} vectors for {len(chunks)} chunks")
+                chunk_metas = [self._chunk_metadata(article, c, rev) for c in chunks]
+                if sentences is not None:
+                    # Sentence spans (chunk-relative) and their vectors ride along with the chunk.
+                    for meta, (spans, svecs) in zip(chunk_metas, sentences):
+                        if len(spans):
+                            meta["sents"] = encode_spans(spans)
+                            meta["sent_vecs"] = encode_vectors(svecs)
+                ids += [chunk_id(article.id, rev, c.index) for c in chunks]
+                embeddings += [list(map(float, v)) for v in vectors]
+                documents += [c.text for c in chunks]
+                metas += chunk_metas
+                needed += _bytes_needed(article, chunks, len(vectors[0]) if len(vectors) else 0)
+            self._ensure_space(needed)
             try:
                 batch = _max_batch(self.chunks)
                 for i in range(0, len(ids), batch):
                     self.chunks.upsert(
                         ids=ids[i : i + batch],
-                        embeddings=[list(map(float, v)) for v in vectors[i : i + batch]],
-                        documents=[c.text for c in chunks[i : i + batch]],
+                        embeddings=embeddings[i : i + batch],
+                        documents=documents[i : i + batch],
                         metadatas=metas[i : i + batch],
                     )
-                # Commit point: from here on readers see the new revision.
-                self._catalog.upsert(
-                    ids=[article.id],
-                    embeddings=[_NULL_VECTOR],
-                    documents=[article.text],
-                    metadatas=[self._article_metadata(article, rev, len(chunks))],
-                )
-                self._delete_other_revisions(article.id, keep=rev)
+                # Commit points: from here on readers see each new revision.
+                for i in range(0, len(todo), batch):
+                    part = todo[i : i + batch]
+                    self._catalog.upsert(
+                        ids=[p[0].id for p in part],
+                        embeddings=[_NULL_VECTOR] * len(part),
+                        documents=[p[0].text for p in part],
+                        metadatas=[self._article_metadata(p[0], p[4], len(p[1])) for p in part],
+                    )
+                self._delete_other_revisions_many({p[0].id: p[4] for p in todo})
                 self._bump_generation()
-            except StoreError:
-                raise
+            except StoreError as exc:
+                raise type(exc)(f"cannot write {what}: {exc}") from exc
             except Exception as exc:
-                raise StoreError(f"cannot write article {article.id}: {_short(exc)}") from exc
-        return True
+                raise StoreError(f"cannot write {what}: {_short(exc)}") from exc
+        written = {p[0].id for p in todo}
+        return [p[0].id in written for p in prepared]
+
+    def _committed_revisions(self, article_ids: Sequence[str]) -> dict[str, str]:
+        res = self._catalog.get(ids=list(article_ids), include=["metadatas"])
+        return {aid: str((meta or {}).get("rev", "")) for aid, meta in zip(res["ids"], res["metadatas"])}
+
+    def _delete_other_revisions_many(self, keep: dict[str, str]) -> None:
+        """Delete the chunks of these articles whose revision is not the one just committed."""
+        if len(keep) == 1:
+            ((aid, rev),) = keep.items()
+            self._delete_other_revisions(aid, keep=rev)
+            return
+        # Revisions are content hashes of whole articles: no other article has one of these.
+        self.chunks.delete(
+            where={"$and": [{"article_id": {"$in": list(keep)}}, {"rev": {"$nin": list(keep.values())}}]}
+        )
+    def _ensure_space(self, needed: int) -> None:
+        """Refuse a local write that would leave less than :data:`MIN_FREE_BYTES` free."""
+        if self._db is None:
+            return
+        free = _free_bytes(self._db)
+        if free is None:
+            return
+        if free < MIN_FREE_BYTES + needed:
+            raise StoreFailure(
+                f"the disk holding the store {self._db} is full ({_human(free)} free; newsbot keeps "
+                f"{_human(MIN_FREE_BYTES)} free so the store stays usable); free some space and try again"
+            )
 
     def remove_article(self, article_id: str) -> bool:
         """Remove an article and all its chunks. False if there was no such article."""
@@ -367,6 +608,8 @@ class ArticleStore:
                 self._catalog.delete(ids=[article_id])  # commit point
                 self.chunks.delete(where={"article_id": article_id})
                 self._bump_generation()
+            except StoreError as exc:
+                raise type(exc)(f"cannot remove article {article_id}: {exc}") from exc
             except Exception as exc:
                 raise StoreError(f"cannot remove article {article_id}: {_short(exc)}") from exc
         return True
@@ -418,6 +661,13 @@ class ArticleStore:
         if ordinal is not None:
             meta["date_ord"] = ordinal
         return meta
+
+
+def _bytes_needed(article: Article, chunks: Sequence[Chunk], dim: int) -> int:
+    """A generous upper bound of the disk one article takes: Chroma keeps each text in SQLite plus
+    a trigram full-text index, and each vector in its write-ahead log and its HNSW index."""
+    text_bytes = len(article.text.encode("utf-8")) + sum(len(c.text.encode("utf-8")) for c in chunks)
+    return 12 * text_bytes + 3 * 4 * max(dim, 1) * len(chunks) + 64 * 1024
 
 
 def chunk_id(article_id: str, rev: str, index: int) -> str:
