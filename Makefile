@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
-CORPUS ?= samples
+CORPUS ?=
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# `make run CORPUS=folder` ingests that folder; with no CORPUS the sample articles are ingested
+# into an empty store (a store that already holds articles is left as it is).
 run: install
-	$(BIN)/newsbot ingest --quiet $(CORPUS)
+	@if [ -n "$(CORPUS)" ]; then $(BIN)/newsbot ingest $(CORPUS) || true; \
+	elif $(BIN)/newsbot list --json | grep -q '"id"'; then echo "using the articles already in the store"; \
+	else $(BIN)/newsbot ingest samples; fi
 	$(BIN)/newsbot serve --host $(HOST) --port $(PORT)
 
 # The browser tests drive Debian's chromium (never a downloaded browser).

@@ -150,6 +150,7 @@ class Retrieval:
     query_vector: np.ndarray
     lexical_coverage: float  # idf-weighted share of question terms the corpus knows
     dense_scores: list[float] = field(default_factory=list)  # cosines of the whole dense ranking
+    passage_overlap: float = 0.0  # share of the question's terms found in the top passages
     evidence: list[Evidence] = field(default_factory=list)
 
 
@@ -380,25 +381,50 @@ class HybridRetriever:
             return []
         dense = np.stack([v for *_, v in spans]) @ retrieval.query_vector
         query = lexical_query or retrieval.question
-        q_terms = self._weighted_terms(query)
-        q_total = sum(q_terms.values())
+        passages = retrieval.passages[:top_passages]
+        q_terms = self.question_terms(query, passages)
+        retrieval.passage_overlap = _overlap(q_terms, " ".join(p.text for p in passages[:3]))
         out = []
         for (p, s, e, text, _), d in zip(spans, dense):
-            lex = 0.0
-            if q_total:
-                sent_terms = set(tokenize(text)) | set(name_keys(text))
-                lex = sum(w for t, w in q_terms.items() if t in sent_terms) / q_total
+            lex = _overlap(q_terms, text)
             out.append(Evidence(passage=p, start=s, end=e, text=text, dense=float(d), lexical=lex))
         return out
 
-    def _weighted_terms(self, text: str) -> dict[str, float]:
-        """Question terms (words, and name keys when the words are unknown) with their idf."""
+    def question_terms(self, text: str, passages: Sequence[Passage]) -> dict[str, float]:
+        """The question's terms (words and name keys) weighted by idf.
+
+        A word the corpus has never seen weighs as much as the rarest known one and counts as
+        missing evidence — but only when the question is in the language of the passages: the
+        English words of a question over Arabic articles say nothing either way (its names do).
+        """
+        n = max(len(self.bm25), 1)
+        max_idf = math.log(1.0 + (n + 0.5) / 0.5)
+        same_language = bool(passages) and _script(text) == _script(" ".join(p.text[:300] for p in passages[:3]))
         terms: dict[str, float] = {}
-        for index, tokens in ((self.bm25, tokenize(text)), (self.names, name_keys(text))):
-            for t in dict.fromkeys(tokens):
-                if index.df(t):
-                    terms[t] = max(terms.get(t, 0.0), index.idf(t))
+        for t in dict.fromkeys(tokenize(text)):
+            if self.bm25.df(t):
+                terms[t] = self.bm25.idf(t)
+            elif same_language:
+                terms[t] = max_idf
+        for t in dict.fromkeys(name_keys(text)):
+            if t not in terms:
+                terms[t] = self.names.idf(t) if self.names.df(t) else max_idf
         return terms
+
+
+def _script(text: str) -> str:
+    arabic = sum(1 for ch in text if "\u0600" <= ch <= "\u06ff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "ar" if arabic > latin else "latin"
+
+
+def _overlap(terms: dict[str, float], text: str) -> float:
+    """idf-weighted share of ``terms`` that occur in ``text`` (as words or name keys)."""
+    total = sum(terms.values())
+    if not total:
+        return 0.0
+    present = set(tokenize(text)) | set(name_keys(text))
+    return sum(w for t, w in terms.items() if t in present) / total
 
 
 def _is_heading(passage: Passage, start: int, end: int) -> bool:

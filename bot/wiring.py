@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
 
 from bot.settings import Settings
 from ingest.errors import ConfigError
 
 if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
-
     from ingest.pipeline import Ingestor
     from ingest.store import ArticleStore
 
 logger = logging.getLogger(__name__)
+
+
+class LazyEmbeddings(Embeddings):
+    """Builds the real embedder on first use and delegates everything to it."""
+
+    def __init__(self, factory: Callable[[], Embeddings]) -> None:
+        self._factory = factory
+        self._real: Embeddings | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def real(self) -> Embeddings:
+        if self._real is None:
+            with self._lock:
+                if self._real is None:
+                    self._real = self._factory()
+        return self._real
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.real.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.real.embed_query(text)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.real, name)
 
 
 class App:
@@ -26,15 +56,18 @@ class App:
 
     @cached_property
     def embeddings(self) -> Embeddings:
+        """The embedder, loaded on first use: `newsbot list` and `remove` never need the model."""
         from ingest.embeddings import make_embeddings
 
         s = self.settings
-        return make_embeddings(
-            s.effective_embedding(),
-            model=s.embedding_model,
-            model_dir=s.model_dir,
-            batch_size=s.embed_batch_size,
-            threads=s.threads,
+        return LazyEmbeddings(
+            lambda: make_embeddings(
+                s.effective_embedding(),
+                model=s.embedding_model,
+                model_dir=s.model_dir,
+                batch_size=s.embed_batch_size,
+                threads=s.threads,
+            )
         )
 
     @property

@@ -212,6 +212,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
             where = f" at line {mark.line + 2}"  # +1 for 1-based, +1 for the opening ---
         problem = getattr(err, "problem", None) or "syntax error"
         raise IngestError(f"invalid YAML front matter{where}: {problem}") from err
+    except ValueError as err:  # a well-formed but impossible value, e.g. ``date: 2024-02-30``
+        raise IngestError(f"invalid YAML front matter: {_first_line(err)}") from err
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -277,18 +279,21 @@ def _load_html(data: bytes, path: Path) -> Article:
     html = decode_bytes(data, declared=declared.group(1).decode("ascii") if declared else None)
     if not html.strip():
         raise IngestError("no article text found")
-    doc = trafilatura.bare_extraction(
-        html,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        # trafilatura's last-resort fallback takes all body text, menus included;
-        # menus and footers are never article text, so remove them up front.
-        prune_xpath=["//nav", "//footer"],
-        # The extensive search guesses from any year in the page (a "© 2024"
-        # footer becomes 2024-01-01); trust only dates the page marks as such.
-        date_extraction_params=set_date_params(False),
-    )
+    try:
+        doc = trafilatura.bare_extraction(
+            html,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            # trafilatura's last-resort fallback takes all body text, menus included;
+            # menus and footers are never article text, so remove them up front.
+            prune_xpath=["//nav", "//footer"],
+            # The extensive search guesses from any year in the page (a "© 2024"
+            # footer becomes 2024-01-01); trust only dates the page marks as such.
+            date_extraction_params=set_date_params(False),
+        )
+    except Exception as err:  # trafilatura/lxml trip over some broken markup (e.g. <body><html><script>)
+        raise IngestError(f"cannot read HTML: {_first_line(err)}") from err
     if not isinstance(doc, Document):  # None: nothing found
         raise IngestError("no article text found")
     text = _html_text(doc)
@@ -345,10 +350,7 @@ def _html_text(doc: Document) -> str:
 
 def _load_json(data: bytes, path: Path) -> list[Article]:
     text = decode_bytes(data)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise IngestError(f"invalid JSON at line {err.lineno}: {err.msg}") from err
+    value = _parse_json(text)
     if isinstance(value, dict):
         return [_record_to_article(value, path, where=None)]
     if isinstance(value, list):
@@ -371,16 +373,28 @@ def _load_jsonl(data: bytes, path: Path) -> list[Article]:
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise IngestError(f"invalid JSON at line {lineno}: {err.msg}") from err
+        record = _parse_json(line, lineno=lineno)
         if not isinstance(record, dict):
             raise IngestError(f"line {lineno} is not a JSON object")
         articles.append(_record_to_article(record, path, where=f"line {lineno}"))
     if not articles:
         raise IngestError("no article text found")
     return articles
+
+
+def _parse_json(text: str, *, lineno: int | None = None) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise IngestError(f"invalid JSON at line {lineno or err.lineno}: {err.msg}") from err
+    except RecursionError as err:
+        raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: nested too deeply") from err
+    except ValueError as err:  # e.g. an integer with more digits than Python converts
+        raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: {_first_line(err)}") from err
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:150]
 
 
 def _record_to_article(record: Mapping[str, Any], path: Path, *, where: str | None) -> Article:
