@@ -1,0 +1,400 @@
+"""The answer chain (extractive answerer): contract of the result, citations that verify, abstention,
+follow-ups, filters, the empty store and streaming.
+
+Real Chroma in temp dirs throughout. Fast tests use the fake (hashing) embedder; the tests marked
+``slow`` use the real bundled e5 embedder on articles written here plus the seed article from
+``../shared/articles`` (read at run time, never copied into the repo).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SEED_ARTICLES, needs_shared
+
+from bot.chain import NewsbotChain
+from bot.retrieval import HybridRetriever
+from ingest.errors import NewsbotError
+from ingest.pipeline import Ingestor
+from prompts.templates import ABSTAIN_MESSAGES
+
+SEED = SEED_ARTICLES / "yevkurov-haftar-2024-06-03.txt"
+
+# Three short articles with distinct facts, sources and dates (one chunk each).
+PORT_LUMEN = """---
+title: Port Lumen opens desalination plant
+date: 2024-03-10
+source: Harbor Times
+url: https://example.test/port-lumen-desalination
+---
+Port Lumen opens desalination plant
+
+The city of Port Lumen opened a desalination plant on Monday. The plant produces forty thousand cubic metres of drinking water per day. Mayor Elena Varga cut the ribbon at the opening ceremony. Construction took three years and cost 210 million dollars.
+
+After the ceremony, Mayor Elena Varga flew to Oslo for a conference on water security.
+"""
+
+VELORA = """---
+title: Velora club signs goalkeeper Tomas Brandt
+date: 2024-05-20
+source: Sport Daily
+---
+Velora club signs goalkeeper Tomas Brandt
+
+Velora Football Club signed the goalkeeper Tomas Brandt from Northfield Rovers on Friday. The transfer fee was eleven million euros. Brandt agreed a four-year contract with the club. He will wear the number one shirt next season.
+"""
+
+ZAHRAA = """---
+title: بلدية الزهراء تفتتح مكتبة عامة جديدة
+date: 2024-07-01
+source: الوطن
+---
+بلدية الزهراء تفتتح مكتبة عامة جديدة
+
+افتتحت بلدية الزهراء مكتبة عامة جديدة يوم الخميس. تضم المكتبة خمسين ألف كتاب باللغتين العربية والإنجليزية. وقال رئيس البلدية سمير الخطيب إن المكتبة ستفتح أبوابها كل يوم حتى العاشرة مساء. وبلغت كلفة المشروع ثلاثة ملايين دينار.
+"""
+
+ARTICLES = {"port-lumen.md": PORT_LUMEN, "velora.md": VELORA, "zahraa.md": ZAHRAA}
+
+CITATION_KEYS = {
+    "n": int,
+    "article_id": str,
+    "title": str,
+    "date": (str, type(None)),
+    "source": (str, type(None)),
+    "url": (str, type(None)),
+    "chunk_id": str,
+    "text": str,
+    "quote": str,
+    "quote_start": int,
+    "quote_end": int,
+}
+RETRIEVED_KEYS = {"rank": int, "chunk_id": str, "article_id": str, "title": str, "text": str, "score": float}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def write_articles(folder: Path, articles: dict[str, str] = ARTICLES) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in articles.items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def ids_by_title(store) -> dict[str, str]:
+    """Short name → article id, from the titles of the articles written above."""
+    out = {}
+    for record in store.articles():
+        if record.title.startswith("Port Lumen"):
+            out["port"] = record.id
+        elif record.title.startswith("Velora"):
+            out["velora"] = record.id
+        elif "الزهراء" in record.title:
+            out["zahraa"] = record.id
+        else:
+            out["seed"] = record.id
+    return out
+
+
+def assert_contract(result: dict[str, Any]) -> None:
+    """The `newsbot ask --json` contract: keys and types (extra keys are allowed)."""
+    for key, typ in {
+        "question": str,
+        "answer": str,
+        "abstained": bool,
+        "language": str,
+        "citations": list,
+        "retrieved": list,
+        "timings_ms": dict,
+    }.items():
+        assert key in result, f"missing key {key!r}: {sorted(result)}"
+        assert isinstance(result[key], typ), (key, type(result[key]))
+    assert result["language"] in ("en", "ar")
+    for c in result["citations"]:
+        for key, typ in CITATION_KEYS.items():
+            assert key in c, f"citation lacks {key!r}: {sorted(c)}"
+            assert isinstance(c[key], typ), (key, c[key])
+    for r in result["retrieved"]:
+        for key, typ in RETRIEVED_KEYS.items():
+            assert key in r, f"retrieved passage lacks {key!r}: {sorted(r)}"
+            assert isinstance(r[key], typ), (key, r[key])
+    assert [r["rank"] for r in result["retrieved"]] == list(range(1, len(result["retrieved"]) + 1))
+    assert set(result["timings_ms"]) >= {"retrieve", "answer"}
+    for key in ("retrieve", "answer"):
+        assert isinstance(result["timings_ms"][key], (int, float)) and result["timings_ms"][key] >= 0
+    if result["abstained"]:
+        assert result["citations"] == []
+        assert result["answer"] == ABSTAIN_MESSAGES[result["language"]]
+
+
+def assert_citations_verify(result: dict[str, Any], store) -> None:
+    """Every quote is the article text at its offsets and lies inside the cited chunk; the answer's
+    markers are exactly [1]..[N] for the N citations, numbered by first appearance."""
+    citations = result["citations"]
+    assert citations, result
+    assert [c["n"] for c in citations] == list(range(1, len(citations) + 1))
+    for c in citations:
+        text = store.article_text(c["article_id"])
+        assert text is not None, c["article_id"]
+        assert 0 <= c["quote_start"] < c["quote_end"] <= len(text)
+        assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
+        assert c["quote"].strip() and c["quote"] in c["text"]
+        chunk_start = text.find(c["text"])
+        assert chunk_start >= 0, "the cited chunk is not a span of its article"
+        assert chunk_start <= c["quote_start"] and c["quote_end"] <= chunk_start + len(c["text"])
+        assert c["chunk_id"].startswith(c["article_id"] + ":")
+        assert c["chunk_id"] in {r["chunk_id"] for r in result["retrieved"]}
+    markers = [int(m) for m in re.findall(r"\[(\d+)\]", result["answer"])]
+    assert set(markers) == set(range(1, len(citations) + 1)), (markers, result["answer"])
+    first_seen = list(dict.fromkeys(markers))
+    assert first_seen == sorted(first_seen), result["answer"]
+
+
+def without_timings(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "timings_ms"}
+
+
+# --------------------------------------------------------------------------- fast: fake embedder
+
+
+@pytest.fixture
+def chain(tmp_path: Path, store, fake_embeddings) -> NewsbotChain:
+    report = Ingestor(store).ingest_paths(write_articles(tmp_path / "articles"))
+    assert report.failed == 0 and report.ingested == 3, report.summary()
+    return NewsbotChain(HybridRetriever(store, fake_embeddings))
+
+
+def test_fake_embedder_answer_verifies(chain: NewsbotChain, store) -> None:
+    result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
+    assert_contract(result)
+    assert result["abstained"] is False
+    assert result["language"] == "en"
+    assert "forty thousand cubic metres" in result["answer"]
+    assert_citations_verify(result, store)
+    assert result["citations"][0]["article_id"] == ids_by_title(store)["port"]
+    assert result["citations"][0]["source"] == "Harbor Times"
+    assert result["citations"][0]["date"] == "2024-03-10"
+    assert result["citations"][0]["url"] == "https://example.test/port-lumen-desalination"
+
+
+def test_string_input_equals_dict_input(chain: NewsbotChain) -> None:
+    q = "How much drinking water does the Port Lumen plant produce per day?"
+    assert without_timings(chain.invoke(q)) == without_timings(chain.invoke({"question": q}))
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"source": "Sport Daily"}, {"velora"}),
+        ({"source": "الوطن"}, {"zahraa"}),
+        ({"since": "2024-05-01"}, {"velora", "zahraa"}),
+        ({"until": "2024-05-31"}, {"port", "velora"}),
+        ({"since": "2024-05-01", "until": "2024-05-31"}, {"velora"}),
+        ({"until": "2024-03-10"}, {"port"}),  # inclusive
+        ({"since": "2024-07-01"}, {"zahraa"}),  # inclusive
+        ({"article_id": "zahraa"}, {"zahraa"}),
+    ],
+)
+def test_filters_restrict_retrieved_passages(chain: NewsbotChain, store, filters, expected) -> None:
+    ids = ids_by_title(store)
+    filters = {k: ids[v] if k == "article_id" else v for k, v in filters.items()}
+    # The question matches the Port Lumen article best: the filter, not the question, decides.
+    result = chain.invoke(
+        {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": filters, "k": 5}
+    )
+    assert_contract(result)
+    got = {r["article_id"] for r in result["retrieved"]}
+    assert got == {ids[name] for name in expected}, (filters, result["retrieved"])
+    assert {c["article_id"] for c in result["citations"]} <= got
+
+
+def test_unfiltered_retrieval_sees_every_article(chain: NewsbotChain, store) -> None:
+    result = chain.invoke({"question": "How much drinking water does the Port Lumen plant produce per day?", "k": 5})
+    assert {r["article_id"] for r in result["retrieved"]} == set(ids_by_title(store).values())
+
+
+def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
+    result = chain.invoke(
+        {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": {"source": "Nobody"}}
+    )
+    assert_contract(result)
+    assert result["retrieved"] == []
+    assert result["abstained"] is True
+    assert result["answer"] == "The articles don't say."
+
+
+def test_empty_store_raises_with_ingest_hint(store, fake_embeddings) -> None:
+    chain = NewsbotChain(HybridRetriever(store, fake_embeddings))
+    with pytest.raises(NewsbotError, match="newsbot ingest"):
+        chain.invoke("Who did Yevkurov meet in Benghazi?")
+    with pytest.raises(NewsbotError, match="newsbot ingest"):
+        next(iter(chain.stream({"question": "من التقى يفكيروف؟"})))
+
+
+def test_store_emptied_after_removal_raises_again(chain: NewsbotChain, store) -> None:
+    assert chain.invoke("How much drinking water does the Port Lumen plant produce per day?")["retrieved"]
+    for record in store.articles():
+        assert store.remove_article(record.id)
+    with pytest.raises(NewsbotError, match="newsbot ingest"):
+        chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
+
+
+def test_empty_question_is_an_error(chain: NewsbotChain) -> None:
+    with pytest.raises(NewsbotError):
+        chain.invoke({"question": "   "})
+
+
+def test_stream_events_in_order_and_result_equals_invoke(chain: NewsbotChain) -> None:
+    question = {"question": "How much drinking water does the Port Lumen plant produce per day?"}
+    events = list(chain.stream(question))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "retrieved"
+    assert kinds[-1] == "result"
+    assert kinds.count("result") == 1 and kinds.count("retrieved") == 1
+    assert set(kinds[1:-1]) == {"delta"}, kinds
+    deltas = [e["text"] for e in events if e["event"] == "delta"]
+    assert all(isinstance(d, str) and d for d in deltas)
+    result = events[-1]["result"]
+    assert result["abstained"] is False
+    assert events[0]["retrieved"] == result["retrieved"]
+    assert "".join(deltas) == result["answer"]  # the extractive answer needs no cleaning
+    assert without_timings(result) == without_timings(chain.invoke(question))
+
+
+def test_stream_of_abstention_has_no_deltas(chain: NewsbotChain) -> None:
+    events = list(chain.stream("What is the boiling point of tungsten?"))
+    assert [e["event"] for e in events] == ["retrieved", "result"]
+    assert events[-1]["result"]["abstained"] is True
+
+
+# --------------------------------------------------------------------------- slow: real e5 embedder
+
+
+@pytest.fixture(scope="module")
+def e5_corpus(tmp_path_factory, e5_embeddings):
+    """My three articles + the seed article, ingested with e5 into a temp store (once per module)."""
+    if not SEED.is_file():
+        pytest.skip(f"seed article {SEED} is not available")
+    from ingest.store import open_store
+
+    root = tmp_path_factory.mktemp("e5corpus")
+    files = [*write_articles(root / "articles"), SEED]  # the seed article is read where it lies
+    store = open_store(collection="test", embeddings=e5_embeddings, embedder_id="multilingual-e5-small", db=root / "db")
+    report = Ingestor(store).ingest_paths(files)
+    assert report.failed == 0 and report.ingested == 4, report.summary()
+    return store, NewsbotChain(HybridRetriever(store, e5_embeddings))
+
+
+@pytest.fixture(scope="module")
+def benghazi(e5_corpus) -> dict[str, Any]:
+    _, chain = e5_corpus
+    return chain.invoke("Who did Yevkurov meet in Benghazi?")
+
+
+@pytest.mark.slow
+@needs_shared
+def test_e5_cross_lingual_answer_with_verified_citations(e5_corpus, benghazi) -> None:
+    store, _ = e5_corpus
+    result = benghazi
+    assert_contract(result)
+    assert result["abstained"] is False, result
+    assert result["language"] == "en"
+    assert "حفتر" in result["answer"]
+    assert_citations_verify(result, store)
+    seed_id = ids_by_title(store)["seed"]
+    assert all(c["article_id"] == seed_id for c in result["citations"])
+    assert any("حفتر" in c["quote"] for c in result["citations"])
+    assert result["citations"][0]["date"] == "2024-06-03"
+    assert result["answerer"] == "extractive"
+
+
+@pytest.mark.slow
+@needs_shared
+def test_e5_arabic_question_answers(e5_corpus) -> None:
+    store, chain = e5_corpus
+    result = chain.invoke("من التقى يفكيروف في بنغازي؟")
+    assert_contract(result)
+    assert result["language"] == "ar"
+    assert result["abstained"] is False, result
+    assert "حفتر" in result["answer"]
+    assert_citations_verify(result, store)
+
+
+@pytest.mark.slow
+@needs_shared
+def test_e5_answers_from_written_articles(e5_corpus) -> None:
+    store, chain = e5_corpus
+    ids = ids_by_title(store)
+    result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
+    assert result["abstained"] is False, result
+    assert "forty thousand cubic metres" in result["answer"]
+    assert_citations_verify(result, store)
+    assert {c["article_id"] for c in result["citations"]} == {ids["port"]}
+
+    result = chain.invoke("كم كتابا تضم مكتبة الزهراء؟")
+    assert result["language"] == "ar" and result["abstained"] is False, result
+    assert "خمسين ألف كتاب" in result["answer"]
+    assert_citations_verify(result, store)
+
+
+@pytest.mark.slow
+@needs_shared
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("What is the boiling point of tungsten?", "The articles don't say."),
+        ("ما هي درجة غليان التنغستن؟", "لا تذكر المقالات ذلك."),
+    ],
+)
+def test_e5_unrelated_question_abstains(e5_corpus, question: str, message: str) -> None:
+    _, chain = e5_corpus
+    result = chain.invoke(question)
+    assert_contract(result)
+    assert result["abstained"] is True, result
+    assert result["answer"] == message
+    assert result["citations"] == []
+    assert result["retrieved"], "passages are still reported for a debug view"
+
+
+@pytest.mark.slow
+@needs_shared
+def test_e5_follow_up_retrieves_niamey(e5_corpus, benghazi) -> None:
+    store, chain = e5_corpus
+    assert benghazi["abstained"] is False
+    result = chain.invoke({"question": "Where did he go next?", "history": [benghazi]})
+    assert_contract(result)
+    assert any("نيامي" in r["text"] for r in result["retrieved"]), [r["text"][:80] for r in result["retrieved"]]
+    assert "Yevkurov" in result.get("standalone_question", ""), "the previous question is carried into retrieval"
+    if not result["abstained"]:
+        assert_citations_verify(result, store)
+        assert any("نيامي" in c["quote"] for c in result["citations"]), result["answer"]
+
+
+@pytest.mark.slow
+@needs_shared
+def test_e5_follow_up_with_chat_message_history(e5_corpus, benghazi) -> None:
+    _, chain = e5_corpus
+    history = [
+        {"role": "user", "content": "Who did Yevkurov meet in Benghazi?"},
+        {"role": "assistant", "content": benghazi["answer"]},
+    ]
+    result = chain.invoke({"question": "Where did he go next?", "history": history})
+    assert any("نيامي" in r["text"] for r in result["retrieved"])
+
+
+@pytest.mark.slow
+@needs_shared
+def test_e5_stream_result_equals_invoke(e5_corpus, benghazi) -> None:
+    _, chain = e5_corpus
+    events = list(chain.stream({"question": "Who did Yevkurov meet in Benghazi?"}))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "retrieved" and kinds[-1] == "result" and kinds.count("result") == 1
+    assert set(kinds[1:-1]) == {"delta"}
+    assert without_timings(events[-1]["result"]) == without_timings(benghazi)
