@@ -27,12 +27,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.evaluation import Question, load_questions, score_result  # noqa: E402
-from bot.extractive import AbstentionModel  # noqa: E402
+from bot.extractive import AbstentionModel, AbstentionRule  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import App  # noqa: E402
 
 FEATURES = AbstentionModel.FEATURES
-ALWAYS = AbstentionModel(bias=100.0, weights=tuple(0.0 for _ in FEATURES))
+_YES = AbstentionModel(bias=100.0, weights=tuple(0.0 for _ in FEATURES))
+ALWAYS = AbstentionRule(same=_YES, cross=_YES)
 
 
 def load_all(paths: list[Path]) -> list[Question]:
@@ -68,13 +69,17 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 50
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("questions", nargs="+", type=Path)
-    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("questions", nargs="*", type=Path)
+    ap.add_argument("--db", type=Path)
     ap.add_argument("--embedding", default="e5")
     ap.add_argument("--limit", type=int, default=0, help="questions per file (0 = all)")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--dump", type=Path, help="write the feature rows here (JSONL)")
+    ap.add_argument("--refit", type=Path, help="fit again from a --dump file (no questions asked)")
     args = ap.parse_args()
+    if args.refit:
+        report([json.loads(line) for line in args.refit.open(encoding="utf-8")])
+        return
 
     app = App(Settings(db=args.db, embedding=args.embedding))
     chain = app.chain
@@ -107,26 +112,41 @@ def main() -> None:
               f"answer_hit={np.mean([r['answer_hit'] for r in pos]):.3f} "
               f"retrieval_hit@{args.k}={np.mean([r['retrieval_hit'] for r in pos]):.3f} (n={len(pos)})")
 
-    x = np.array([[r[f] for f in FEATURES] for r in rows])
-    y = np.array([r["label"] for r in rows], dtype=float)
-    ids = sorted({r["id"] for r in rows})
-    random.Random(1).shuffle(ids)
-    folds = {qid: i % 5 for i, qid in enumerate(ids)}
-    fold = np.array([folds[r["id"]] for r in rows])
-    langs = np.array([r["lang"] for r in rows])
-    pred = np.zeros(len(rows))
-    for f in range(5):
-        w, b = fit_logistic(x[fold != f], y[fold != f])
-        pred[fold == f] = 1 / (1 + np.exp(-(x[fold == f] @ w + b)))
-    for lang in ["all", *sorted(set(langs))]:
-        m = np.ones(len(rows), bool) if lang == "all" else langs == lang
-        ans = (pred[m] >= 0.5)
-        print(f"[{lang}] 5-fold CV: accuracy={np.mean(ans == y[m]):.3f} "
-              f"false_abstention={np.mean(~ans[y[m] == 1]):.3f} abstention_accuracy={np.mean(~ans[y[m] == 0]):.3f}")
-    w, b = fit_logistic(x, y)
-    print("fitted on all rows:")
-    print(f"AbstentionModel(bias={b:.4f}, weights=({', '.join(f'{v:.4f}' for v in w)}))")
-    print("features:", FEATURES)
+    report(rows)
+
+
+def report(rows: list[dict]) -> None:
+    """Cross-validated accuracy and the fitted models, one per condition (same / cross-lingual)."""
+    models = {}
+    for cond in (0.0, 1.0):
+        sub = [r for r in rows if r.get("cross_lingual", 0.0) == cond]
+        name = "cross" if cond else "same"
+        if len(sub) < 20:
+            print(f"[{name}] too few rows ({len(sub)}) to fit")
+            continue
+        x = np.array([[r[f] for f in FEATURES] for r in sub])
+        y = np.array([r["label"] for r in sub], dtype=float)
+        ids = sorted({r["id"] for r in sub})
+        random.Random(1).shuffle(ids)
+        folds = {qid: i % 5 for i, qid in enumerate(ids)}
+        fold = np.array([folds[r["id"]] for r in sub])
+        pred = np.zeros(len(sub))
+        for f in range(5):
+            w, b = fit_logistic(x[fold != f], y[fold != f])
+            pred[fold == f] = 1 / (1 + np.exp(-(x[fold == f] @ w + b)))
+        langs = np.array([r["lang"] for r in sub])
+        for lang in sorted(set(langs)):
+            m = langs == lang
+            ans = pred[m] >= 0.5
+            print(f"[{name}/{lang}] 5-fold CV (n={m.sum()}): accuracy={np.mean(ans == y[m]):.3f} "
+                  f"false_abstention={np.mean(~ans[y[m] == 1]):.3f} abstention_accuracy={np.mean(~ans[y[m] == 0]):.3f}")
+        w, b = fit_logistic(x, y)
+        models[name] = f"AbstentionModel(bias={b:.4f}, weights=({', '.join(f'{v:.4f}' for v in w)}))"
+    print("fitted on all rows (features: %s):" % (FEATURES,))
+    print("AbstentionRule(")
+    for name, text in models.items():
+        print(f"    {name}={text},")
+    print(")")
 
 
 if __name__ == "__main__":

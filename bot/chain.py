@@ -34,7 +34,7 @@ from bot.citations import clean_answer
 from bot.conversation import Turn, as_messages, looks_like_follow_up, parse_history
 from bot.extractive import (
     DEFAULT_ABSTENTION,
-    AbstentionModel,
+    AbstentionRule,
     abstention_features,
     rank_evidence,
     select_sentences,
@@ -67,7 +67,7 @@ class NewsbotChain(Runnable[dict, dict]):
         chat_models: dict[str, Any] | None = None,
         k: int = 5,
         evidence_passages: int = 5,
-        abstention: AbstentionModel = DEFAULT_ABSTENTION,
+        abstention: AbstentionRule = DEFAULT_ABSTENTION,
     ) -> None:
         self.retriever = retriever
         self.answerer = answerer

@@ -151,6 +151,7 @@ class Retrieval:
     lexical_coverage: float  # idf-weighted share of question terms the corpus knows
     dense_scores: list[float] = field(default_factory=list)  # cosines of the whole dense ranking
     passage_overlap: float = 0.0  # share of the question's terms found in the top passages
+    cross_lingual: bool = False  # question and passages in different scripts
     evidence: list[Evidence] = field(default_factory=list)
 
 
@@ -383,6 +384,7 @@ class HybridRetriever:
         query = lexical_query or retrieval.question
         passages = retrieval.passages[:top_passages]
         q_terms = self.question_terms(query, passages)
+        retrieval.cross_lingual = not _same_script(query, passages)
         retrieval.passage_overlap = _overlap(q_terms, " ".join(p.text for p in passages[:3]))
         out = []
         for (p, s, e, text, _), d in zip(spans, dense):
@@ -399,7 +401,7 @@ class HybridRetriever:
         """
         n = max(len(self.bm25), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        same_language = bool(passages) and _script(text) == _script(" ".join(p.text[:300] for p in passages[:3]))
+        same_language = _same_script(text, passages)
         terms: dict[str, float] = {}
         for t in dict.fromkeys(tokenize(text)):
             if self.bm25.df(t):
@@ -410,6 +412,11 @@ class HybridRetriever:
             if t not in terms:
                 terms[t] = self.names.idf(t) if self.names.df(t) else max_idf
         return terms
+
+
+def _same_script(question: str, passages: Sequence[Passage]) -> bool:
+    """Is the question written in the script of the passages it retrieved?"""
+    return bool(passages) and _script(question) == _script(" ".join(p.text[:300] for p in passages[:3]))
 
 
 def _script(text: str) -> str:
