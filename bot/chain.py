@@ -127,17 +127,15 @@ class NewsbotChain(Runnable[dict, dict]):
         if answerer != "extractive" and model is None:
             raise NewsbotError(f"answerer {answerer!r} is not configured (see NEWSBOT_ANSWERER)")
 
-        search_question, lexical_query, avoid = self._resolve_follow_up(question, turns, model)
-        retrieval = self.retriever.retrieve(search_question, k, filters, lexical_query=lexical_query)
-        retrieval.evidence = self.retriever.sentence_evidence(
-            retrieval, top_passages=self.evidence_passages, lexical_query=lexical_query
-        )
+        search_question = self._resolve_follow_up(question, turns, model)
+        retrieval = self.retriever.retrieve(search_question, k, filters)
+        retrieval.evidence = self.retriever.sentence_evidence(retrieval, top_passages=self.evidence_passages)
         t_retrieve = time.perf_counter() - t0
         yield {"event": "retrieved", "retrieved": [p.as_dict() for p in retrieval.passages]}
 
         t1 = time.perf_counter()
         if model is None:
-            grounded, features = self._extractive(retrieval, avoid)
+            grounded, features = self._extractive(retrieval)
             if grounded.text:
                 yield {"event": "delta", "text": grounded.text}
         else:
@@ -181,28 +179,22 @@ class NewsbotChain(Runnable[dict, dict]):
             result["evidence"] = {k: round(v, 4) for k, v in features.items()}
         yield {"event": "result", "result": result}
 
-    def _resolve_follow_up(
-        self, question: str, turns: list[Turn], model: Any
-    ) -> tuple[str, str | None, set[tuple[str, int, int]]]:
-        """(question to retrieve with, extra lexical query, sentences already given as answers)."""
+    def _resolve_follow_up(self, question: str, turns: list[Turn], model: Any) -> str:
+        """The question to retrieve with: standalone (LLM), or the follow-up plus the topic it
+        refers to (no LLM): the most specific words of the previous question (its names and rarest
+        terms), so "Where did he go next?" keeps asking about Yevkurov in Benghazi."""
         if not turns:
-            return question, None, set()
-        avoid = {q for t in turns[-1:] for q in t.quoted}
+            return question
         if model is not None:
-            standalone = condense_question(model, question, as_messages(turns[-3:]))
-            return standalone, None, avoid
+            return condense_question(model, question, as_messages(turns[-3:]))
         if not looks_like_follow_up(question):
-            return question, None, set()
-        previous = turns[-1].question
-        combined = f"{previous} {question}"
-        return combined, combined, avoid
+            return question
+        carried = self.retriever.salient_words(turns[-1].question, limit=4)
+        carried = [w for w in carried if w.lower() not in question.lower()]
+        return f"{question} {' '.join(carried)}".strip()
 
-    def _extractive(
-        self, retrieval: Retrieval, avoid: set[tuple[str, int, int]]
-    ) -> tuple[GroundedAnswer, dict[str, float]]:
-        evidence = [
-            ev for ev in retrieval.evidence if (ev.passage.article_id, ev.start, ev.end) not in avoid
-        ] or retrieval.evidence
+    def _extractive(self, retrieval: Retrieval) -> tuple[GroundedAnswer, dict[str, float]]:
+        evidence = retrieval.evidence
         if not evidence:
             return GroundedAnswer(text="", citations=[]), {}
         ranked = rank_evidence(evidence)

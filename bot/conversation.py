@@ -4,14 +4,14 @@ History comes in two shapes and both are accepted: chat messages (``{"role", "co
 Gradio format) and earlier results of the chain (``{"question", "answer", "citations", ...}``,
 the ``newsbot ask --json`` format). Results carry more: the sentences that were already cited.
 
-Without an LLM, a follow-up ("Where did he go next?") is resolved by carrying the previous
-question into retrieval and by preferring sentences that were not the previous answer.
+Without an LLM, a follow-up ("Where did he go next?") is resolved by carrying the most specific
+words of the previous question (its names, its rarest terms) into retrieval.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.textnorm import normalize_for_match, tokenize
@@ -31,7 +31,6 @@ _ANAPHORA_AR = {
 class Turn:
     question: str
     answer: str = ""
-    quoted: list[tuple[str, int, int]] = field(default_factory=list)  # (article_id, start, end)
 
 
 def parse_history(history: Sequence[Any] | None) -> list[Turn]:
@@ -41,12 +40,7 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
         if not isinstance(item, dict):
             continue
         if "question" in item:
-            quoted = [
-                (str(c.get("article_id")), int(c.get("quote_start", 0)), int(c.get("quote_end", 0)))
-                for c in item.get("citations") or []
-                if isinstance(c, dict)
-            ]
-            turns.append(Turn(str(item["question"]), str(item.get("answer", "")), quoted))
+            turns.append(Turn(str(item["question"]), str(item.get("answer", ""))))
         elif item.get("role") in ("user", "human") and isinstance(item.get("content"), str):
             turns.append(Turn(item["content"]))
         elif item.get("role") in ("assistant", "ai") and turns and isinstance(item.get("content"), str):

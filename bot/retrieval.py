@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -391,6 +392,23 @@ class HybridRetriever:
             lex = _overlap(q_terms, text)
             out.append(Evidence(passage=p, start=s, end=e, text=text, dense=float(d), lexical=lex))
         return out
+
+    def salient_words(self, text: str, limit: int = 4) -> list[str]:
+        """The words of ``text`` that say most about its topic: known to the corpus (as words or
+        as names) and rare in it, highest idf first, as they are written in ``text``."""
+        scored: dict[str, float] = {}
+        for m in re.finditer(r"[^\W\d_][\w'’-]*", text):
+            word = m.group()
+            best = 0.0
+            for t in tokenize(word):
+                if self.bm25.df(t):
+                    best = max(best, self.bm25.idf(t))
+            for t in name_keys(word):
+                if self.names.df(t):
+                    best = max(best, self.names.idf(t))
+            if best > 0:
+                scored[word] = max(scored.get(word, 0.0), best)
+        return sorted(scored, key=lambda w: -scored[w])[:limit]
 
     def question_terms(self, text: str, passages: Sequence[Passage]) -> dict[str, float]:
         """The question's terms (words and name keys) weighted by idf.
