@@ -249,14 +249,23 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page, server):
     page.get_by_role("tab", name="Chat").click()
     answer = ask(page, "When will the new ferry terminal in Portville open?")
     assert_answered(page, answer)
-    source, mark = click_citation(page, answer, 1)
+    # The extractive answer may quote several sentences; the one that says "September" is among
+    # the citations, and its highlight shows the hostile markup as text.
+    n_cites = answer.locator("a.nb-cite").count()
+    found = None
+    for n in range(1, n_cites + 1):
+        source, mark = click_citation(page, answer, n)
+        if "September" in mark.inner_text():
+            found = (source, mark)
+            break
+    assert found is not None, "no citation highlights the sentence that answers the question"
+    source, mark = found
     expect(source.locator(".nb-title")).to_have_text(
         "<script>alert(1)</script> Portville harbour <img src=x onerror=alert(2)>"
     )
     panel_text = page.locator("#nb-sources-panel").inner_text()
     for markup in HOSTILE_MARKUP:
         assert markup in panel_text
-    assert "September" in mark.inner_text()
     assert "<img src=x onerror=alert(2)>" in mark.inner_text()
     expect(source.locator(".nb-meta")).to_contain_text("javascript:alert(3)")  # shown as text
     expect(source.locator(".nb-meta")).to_contain_text("<b onmouseover=alert(6)>Evil Wire</b>")
