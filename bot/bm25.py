@@ -4,16 +4,24 @@ Kept in memory next to the vector store for hybrid retrieval. Adding or removing
 costs O(its tokens) and a search costs O(postings of the query terms): nothing is rebuilt per
 question, and all statistics are integers, so an index built in any add/remove order scores
 exactly like one built fresh from the same documents.
+
+Memory is what limits a corpus of 100k chunks, so the index is compact: documents and terms are
+small integers, each term's posting list is a pair of C arrays (document slots, term
+frequencies), and a search scores a posting list in one numpy operation. About 10 bytes per
+(document, term) pair, instead of ~200 for dicts of dicts.
 """
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import logging
 import math
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
+
+import numpy as np
 
 from bot.textnorm import tokenize
 
@@ -21,12 +29,15 @@ __all__ = ["BM25Index"]
 
 logger = logging.getLogger(__name__)
 
+_ADD_SLICE = 512  # documents tokenised per step of add()
+
 
 class BM25Index:
     """Okapi BM25 with Lucene's non-negative idf: ``ln(1 + (N - df + 0.5) / (df + 0.5))``.
 
     ``tokenizer`` defaults to :func:`bot.textnorm.tokenize` (normalised, lightly stemmed terms).
-    Adding an id that is already indexed replaces its text.
+    Adding an id that is already indexed replaces its text. Term frequencies above 65535 in one
+    document count as 65535.
     """
 
     def __init__(
@@ -42,74 +53,138 @@ class BM25Index:
         self.k1 = k1
         self.b = b
         self._tokenize = tokenizer
-        self._postings: dict[str, dict[str, int]] = {}  # term -> {doc id: term frequency}
-        self._doc_terms: dict[str, dict[str, int]] = {}  # doc id -> {term: tf}, for removal
-        self._doc_len: dict[str, int] = {}
-        self._total_len = 0
         # Re-entrant so a caller's `allowed` callback may query the index (e.g. `in`).
         self._lock = threading.RLock()
+        self.clear()
         self.add(items)
 
     # --- mutation ---------------------------------------------------------------------------
 
     def add(self, items: Iterable[tuple[str, str]]) -> None:
         """Index ``(id, text)`` pairs; an id already present is replaced."""
+        # In slices, so that indexing a whole corpus never holds all its tokens at once.
+        it = iter(items)
+        while batch := list(itertools.islice(it, _ADD_SLICE)):
+            self._add_slice(batch)
+
+    def _add_slice(self, items: list[tuple[str, str]]) -> None:
         # Tokenise outside the lock: it is the expensive part and needs no shared state.
         prepared = [(doc_id, Counter(self._tokenize(text))) for doc_id, text in items]
         with self._lock:
+            self._dl_cache = None
+            self._remove_many([doc_id for doc_id, _ in prepared])  # replaced documents
             for doc_id, tfs in prepared:
-                self._remove_one(doc_id)
-                self._doc_terms[doc_id] = dict(tfs)
+                if doc_id in self._slot:  # the same id twice in one call: the last one wins
+                    self._remove_many([doc_id])
+                slot = self._free_slots.pop() if self._free_slots else len(self._ids)
                 length = sum(tfs.values())
-                self._doc_len[doc_id] = length
+                if slot == len(self._ids):
+                    self._ids.append(doc_id)
+                    self._doc_len.append(length)
+                    self._doc_terms.append(None)
+                else:
+                    self._ids[slot] = doc_id
+                    self._doc_len[slot] = length
+                self._slot[doc_id] = slot
                 self._total_len += length
+                term_ids = array("i")
                 for term, tf in tfs.items():
-                    self._postings.setdefault(term, {})[doc_id] = tf
+                    tid = self._vocab.get(term)
+                    if tid is None:
+                        tid = self._new_term(term)
+                    self._post_docs[tid].append(slot)
+                    self._post_tfs[tid].append(min(tf, 65535))
+                    term_ids.append(tid)
+                self._doc_terms[slot] = term_ids
+
+    def _new_term(self, term: str) -> int:
+        if self._free_terms:
+            tid = self._free_terms.pop()
+            self._terms[tid] = term
+            self._post_docs[tid] = array("i")
+            self._post_tfs[tid] = array("H")
+        else:
+            tid = len(self._terms)
+            self._terms.append(term)
+            self._post_docs.append(array("i"))
+            self._post_tfs.append(array("H"))
+        self._vocab[term] = tid
+        return tid
 
     def remove(self, ids: Iterable[str]) -> None:
         """Forget documents; unknown ids are ignored."""
         with self._lock:
-            for doc_id in ids:
-                self._remove_one(doc_id)
+            self._dl_cache = None
+            self._remove_many(ids)
 
     def clear(self) -> None:
         with self._lock:
-            self._postings.clear()
-            self._doc_terms.clear()
-            self._doc_len.clear()
+            self._vocab: dict[str, int] = {}  # term -> term id
+            self._terms: list[str | None] = []  # term id -> term (None: free)
+            self._post_docs: list[array] = []  # term id -> document slots
+            self._post_tfs: list[array] = []  # term id -> term frequency in each of those
+            self._free_terms: list[int] = []
+            self._slot: dict[str, int] = {}  # doc id -> slot
+            self._ids: list[str | None] = []  # slot -> doc id (None: free)
+            self._doc_len = array("i")  # slot -> length in terms
+            self._doc_terms: list[array | None] = []  # slot -> its term ids, for removal
+            self._free_slots: list[int] = []
             self._total_len = 0
+            self._dl_cache: np.ndarray | None = None
 
-    def _remove_one(self, doc_id: str) -> None:
-        terms = self._doc_terms.pop(doc_id, None)
-        if terms is None:
-            return
-        self._total_len -= self._doc_len.pop(doc_id)
-        for term in terms:
-            posting = self._postings[term]
-            del posting[doc_id]
-            if not posting:  # keep the vocabulary from growing with deleted documents
-                del self._postings[term]
+    def _remove_many(self, ids: Iterable[str]) -> None:
+        slots_by_term: dict[int, list[int]] = {}
+        for doc_id in ids:
+            slot = self._slot.pop(doc_id, None)
+            if slot is None:
+                continue
+            self._total_len -= self._doc_len[slot]
+            for tid in self._doc_terms[slot] or ():
+                slots_by_term.setdefault(tid, []).append(slot)
+            self._ids[slot] = None
+            self._doc_len[slot] = 0
+            self._doc_terms[slot] = None
+            self._free_slots.append(slot)
+        for tid, slots in slots_by_term.items():
+            docs = self._post_docs[tid]
+            view = np.frombuffer(docs, dtype=np.int32)  # must be gone before the array shrinks
+            if len(slots) == 1:
+                where = int(np.flatnonzero(view == slots[0])[0])
+                del view
+                del docs[where]
+                del self._post_tfs[tid][where]
+            else:
+                keep = ~np.isin(view, slots)
+                tfs = np.frombuffer(self._post_tfs[tid], dtype=np.uint16)
+                self._post_docs[tid] = array("i", view[keep].tobytes())
+                self._post_tfs[tid] = array("H", tfs[keep].tobytes())
+                del view, tfs
+            if not self._post_docs[tid]:  # keep the vocabulary from growing with deleted documents
+                del self._vocab[self._terms[tid]]
+                self._terms[tid] = None
+                self._free_terms.append(tid)
 
     # --- queries ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._doc_len)
+            return len(self._slot)
 
     def __contains__(self, doc_id: object) -> bool:
         with self._lock:
-            return doc_id in self._doc_len
+            return doc_id in self._slot
 
     def df(self, term: str) -> int:
         """Number of indexed documents containing an already-tokenised term."""
         with self._lock:
-            return len(self._postings.get(term, ()))
+            tid = self._vocab.get(term)
+            return 0 if tid is None else len(self._post_docs[tid])
 
     def idf(self, term: str) -> float:
         """idf of an already-tokenised term (0 docs -> 0.0)."""
         with self._lock:
-            n = len(self._doc_len)
-            df = len(self._postings.get(term, ()))
+            n = len(self._slot)
+            df = self.df(term)
         if n == 0:
             return 0.0
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
@@ -126,26 +201,35 @@ class BM25Index:
         # multiply its weight.
         terms = list(dict.fromkeys(self._tokenize(query)))
         with self._lock:
-            n = len(self._doc_len)
+            n = len(self._slot)
             if n == 0 or not terms:
                 return []
             avgdl = self._total_len / n
             k1, b = self.k1, self.b
-            scores: dict[str, float] = {}
-            verdict: dict[str, bool] = {}
+            if self._dl_cache is None:
+                self._dl_cache = np.array(self._doc_len, dtype=np.float64)
+            doc_len = self._dl_cache
+            scores = np.zeros(len(self._ids), dtype=np.float64)
+            touched = np.zeros(len(self._ids), dtype=bool)
             for term in terms:
-                posting = self._postings.get(term)
-                if not posting:
+                tid = self._vocab.get(term)
+                if tid is None:
                     continue
-                df = len(posting)
+                docs = np.array(self._post_docs[tid], dtype=np.intp)
+                tf = np.array(self._post_tfs[tid], dtype=np.float64)
+                df = len(docs)
                 idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-                for doc_id, tf in posting.items():
-                    if allowed is not None:
-                        ok = verdict.get(doc_id)
-                        if ok is None:
-                            ok = verdict[doc_id] = bool(allowed(doc_id))
-                        if not ok:
-                            continue
-                    norm = k1 * (1.0 - b + b * self._doc_len[doc_id] / avgdl) if avgdl else k1
-                    scores[doc_id] = scores.get(doc_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
-        return heapq.nsmallest(k, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                # Same operations in the same order as the scalar formula: identical floats.
+                norm = k1 * (1.0 - b + b * doc_len[docs] / avgdl) if avgdl else k1
+                scores[docs] += idf * tf * (k1 + 1.0) / (tf + norm)
+                touched[docs] = True
+            candidates = np.flatnonzero(touched)
+            if allowed is not None and len(candidates):
+                keep = np.fromiter((bool(allowed(self._ids[i])) for i in candidates), dtype=bool, count=len(candidates))
+                candidates = candidates[keep]
+            if len(candidates) > k:  # the k best, and anything tied with the k-th (ties go by id)
+                cand_scores = scores[candidates]
+                kth = np.partition(cand_scores, len(cand_scores) - k)[len(cand_scores) - k]
+                candidates = candidates[cand_scores >= kth]
+            ranked = sorted(((self._ids[i], float(scores[i])) for i in candidates), key=lambda kv: (-kv[1], kv[0]))
+        return ranked[:k]

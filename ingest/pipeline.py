@@ -97,7 +97,7 @@ class Ingestor:
         *,
         chunking: ChunkingOptions | None = None,
         max_bytes: int = 20 * 1024 * 1024,
-        embed_batch: int = 64,
+        embed_batch: int = 256,
     ) -> None:
         self.store = store
         self.chunking = chunking or ChunkingOptions()
