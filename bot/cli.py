@@ -305,6 +305,9 @@ def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Pa
 
 
 def main() -> None:
+    from bot.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread starts: see bot/memory.py
     cli(prog_name="newsbot")
 
 

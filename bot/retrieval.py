@@ -15,12 +15,13 @@ The BM25 index is built once from the stored chunks and kept in step with the st
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,20 +210,22 @@ class HybridRetriever:
             if fresh and not self._revisions:
                 # First load: read all chunks in pages rather than one query per article.
                 wanted = set(fresh)
-                by_article: dict[str, list[StoredChunk]] = {}
-                for chunk in self.store.iter_chunks():
-                    if chunk.article_id in wanted and revisions.get(chunk.article_id) == chunk.rev:
-                        by_article.setdefault(chunk.article_id, []).append(chunk)
+                chunks: Iterator[StoredChunk] = (
+                    c
+                    for c in self.store.iter_chunks(sentences=False)  # BM25 needs no vectors
+                    if c.article_id in wanted and revisions.get(c.article_id) == c.rev
+                )
             else:
-                by_article = {aid: self.store.committed_chunks(aid, revisions[aid]) for aid in fresh}
-            items = []
-            for aid, chunks in by_article.items():
-                self._article_chunks[aid] = [c.id for c in chunks]
-                for c in chunks:
+                chunks = (c for aid in fresh for c in self.store.committed_chunks(aid, revisions[aid]))
+            # Indexed a page at a time: holding all of a 100k-chunk corpus at once cost ~150 MB.
+            while page := list(itertools.islice(chunks, 1000)):
+                items = []
+                for c in page:
+                    self._article_chunks.setdefault(c.article_id, []).append(c.id)
                     self._chunk_meta[c.id] = _chunk_filter_meta(c)
                     items.append((c.id, c.text))
-            self.bm25.add(items)
-            self.names.add(items)
+                self.bm25.add(items)
+                self.names.add(items)
             self._revisions = revisions
             self._generation = generation
             logger.info("BM25 in step: %d articles, %d chunks", len(revisions), len(self.bm25))

@@ -1,0 +1,635 @@
+"""``newsbot bench``: ingest throughput, question latency at corpus size, serve memory and start-up.
+
+Every figure is printed beside the limit it is judged against, and every limit is a ratio to a
+baseline measured in the same run on the same machine, so the figures mean something on a slow
+laptop and a fast server alike:
+
+- **ingest**: chunks/s of a full ingest (files → load → chunk → embed → store) against the raw
+  embedder encoding the very same chunk texts (goal: >= 0.85x).
+- **questions**: p50/p95 latency of the default answerer (the whole chain: retrieval, BM25,
+  sentence evidence, citations) against the floor any RAG answer pays, embedding the question
+  plus one raw Chroma query, at each corpus size (goal: p50 <= 1.5x at 10k and 100k chunks).
+- **serve**: peak RSS of ``newsbot serve`` after answering 50 questions through its API (goal:
+  <= 1.5 GB), and the time from starting it to its first answer.
+
+Corpora are synthetic (generated here, no test data): pseudo-news in an English-like and an
+Arabic-like language with Zipf-distributed vocabularies, chunked by the real chunker. The ingest
+figure embeds them with the configured embedder. For the question sizes, embedding 100k chunks
+on a small CPU takes hours, so each synthetic chunk gets a vector made from a *real* vector of
+the ingest run (its embedder's output on a chunk of the same corpus) plus Gaussian noise,
+re-normalised; the same for its sentence vectors. Those stores are written once through
+``ArticleStore`` with the precomputed vectors and cached under ``--cache-dir``, so later runs
+measure query latency at size without re-embedding anything.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import json
+import logging
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.chunking import chunk_article
+from ingest.errors import ConfigError, NewsbotError
+from ingest.types import Article, Chunk
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the synthetic corpus or the way sized stores are built changes (invalidates caches).
+CORPUS_FORMAT = 2
+GOALS = {"ingest_ratio": 0.85, "query_ratio": 1.5, "serve_rss_mb": 1536.0}
+QUERY_GOAL_SIZES = (10_000, 100_000)  # the question goal applies at these sizes
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+NOISE = 0.35  # per-dimension noise scale (x 1/sqrt(dim)): cosine to the real vector ~0.94
+
+Log = Callable[[str], None]
+
+
+# =========================================================================== synthetic news
+
+
+_EN_FUNCTION = (
+    "the of and in to a said on for with by at from was has that is as after its were will "
+    "have been their they which an this over more than two three new also would about last"
+).split()
+_AR_FUNCTION = "في من على إلى أن التي الذي قال مع عن بعد هذا هذه كان وقد حيث بين خلال منذ أكثر".split()
+_EN_ONSETS = ["b", "br", "c", "ch", "d", "f", "g", "gr", "h", "k", "l", "m", "n", "p", "pr", "r", "s", "st", "t", "tr", "v", "w"]
+_EN_VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou"]
+_EN_CODAS = ["", "", "n", "r", "s", "t", "l", "nd", "st", "m"]
+_AR_LETTERS = list("ابتثجحخدذرزسشصضطظعغفقكلمنهوي")
+
+
+def _en_words(rng: np.random.Generator, n: int) -> list[str]:
+    syllables = rng.integers(1, 4, size=n)
+    onsets = rng.integers(0, len(_EN_ONSETS), size=(n, 3))
+    vowels = rng.integers(0, len(_EN_VOWELS), size=(n, 3))
+    codas = rng.integers(0, len(_EN_CODAS), size=n)
+    return [
+        "".join(_EN_ONSETS[o] + _EN_VOWELS[v] for o, v in zip(onsets[i, :k], vowels[i, :k])) + _EN_CODAS[codas[i]]
+        for i, k in enumerate(syllables.tolist())
+    ]
+
+
+def _ar_words(rng: np.random.Generator, n: int) -> list[str]:
+    lengths = rng.integers(3, 7, size=n)
+    letters = rng.integers(0, len(_AR_LETTERS), size=(n, 6))
+    article = rng.random(n) < 0.3
+    return [
+        ("ال" if article[i] else "") + "".join(_AR_LETTERS[x] for x in letters[i, :k])
+        for i, k in enumerate(lengths.tolist())
+    ]
+
+
+class SyntheticNews:
+    """Deterministic pseudo-news articles with a Zipf vocabulary per language."""
+
+    def __init__(self, seed: int = 0, vocabulary: int = 30_000) -> None:
+        rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.vocab = {
+            "en": list(dict.fromkeys(_en_words(rng, vocabulary * 2)))[:vocabulary],
+            "ar": list(dict.fromkeys(_ar_words(rng, vocabulary * 2)))[:vocabulary],
+        }
+        ranks = np.arange(1, vocabulary + 1, dtype=np.float64)
+        weights = 1.0 / (ranks + 20.0) ** 1.07  # Zipf-Mandelbrot: no content word is as common as "the"
+        self.cdf = np.cumsum(weights / weights.sum())
+        self.function = {"en": _EN_FUNCTION, "ar": _AR_FUNCTION}
+
+    def _words(self, rng: np.random.Generator, lang: str, n: int) -> list[str]:
+        """``n`` words: ~30% function words, ~3% numbers, the rest Zipf-distributed vocabulary."""
+        vocab, function = self.vocab[lang], self.function[lang]
+        kind = rng.random(n)
+        ranks = np.minimum(np.searchsorted(self.cdf, rng.random(n)), len(vocab) - 1)
+        fidx = rng.integers(0, len(function), size=n)
+        nums = rng.integers(2, 5000, size=n)
+        return [
+            function[f] if r < 0.3 else str(x) if r < 0.33 else vocab[j]
+            for r, j, f, x in zip(kind.tolist(), ranks.tolist(), fidx.tolist(), nums.tolist())
+        ]
+
+    def sentence(self, rng: np.random.Generator, lang: str) -> str:
+        words = self._words(rng, lang, int(rng.integers(8, 24)))
+        if lang == "en":
+            words[0] = words[0].capitalize()
+        return " ".join(words) + "."
+
+    def article(self, i: int) -> Article:
+        rng = np.random.default_rng((self.seed, i))
+        lang = "en" if rng.random() < 0.6 else "ar"
+        title = " ".join(self._words(rng, lang, int(rng.integers(5, 10))))
+        date = f"20{int(rng.integers(18, 25))}-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}"
+        paragraphs = [
+            " ".join(self.sentence(rng, lang) for _ in range(int(rng.integers(2, 5))))
+            for _ in range(int(rng.integers(4, 16)))
+        ]
+        text = "\n\n".join([title, date, *paragraphs])
+        return Article(
+            id=f"bench-{self.seed}-{i}",
+            text=text,
+            title=title,
+            date=date,
+            source=f"source{i % 7}",
+            url=None,
+            lang=lang,
+            path=None,
+        )
+
+
+def article_file_text(article: Article) -> str:
+    """The article as a ``.txt`` file the loaders read back (title line, date line, paragraphs)."""
+    return article.text + "\n"
+
+
+# =========================================================================== small helpers
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    pos = (len(s) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().lower().replace("_", "")
+        if not part:
+            continue
+        mult = 1
+        if part.endswith("k"):
+            part, mult = part[:-1], 1000
+        try:
+            n = int(float(part) * mult)
+        except ValueError:
+            raise ConfigError(f"--sizes: {part!r} is not a number of chunks (e.g. 1000,10000,100000)") from None
+        if n < 10:
+            raise ConfigError(f"--sizes: {n} chunks is too small to measure (use at least 10)")
+        sizes.append(n)
+    if not sizes:
+        raise ConfigError("--sizes: give at least one size, e.g. 1000,10000")
+    return sorted(set(sizes))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int, field: str = "VmHWM") -> float | None:
+    """Peak (``VmHWM``) or current (``VmRSS``) resident set size of a live process, in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-")[:60]
+
+
+def _write_batch(store: Any, items: list[tuple[Article, list[Chunk], np.ndarray, list | None]]) -> None:
+    """Write articles with precomputed vectors (and sentence vectors when the store keeps them)."""
+    store.write_articles(items)
+
+
+# =========================================================================== the benchmark
+
+
+@dataclass
+class BenchOptions:
+    sizes: list[int]
+    cache_dir: Path
+    questions: int = 30  # timed questions per size
+    serve_questions: int = 50
+    ingest_articles: int = 60
+    serve: bool = True
+    warmup: int = 3
+
+
+class Bench:
+    def __init__(self, app: Any, options: BenchOptions, log: Log | None = None) -> None:
+        self.app = app
+        self.opt = options
+        self.log = log or (lambda msg: logger.info("%s", msg))
+        self.settings = app.settings
+        self.emb = app.embeddings
+        self.embedder_id = app.embedder_id
+        self.news = SyntheticNews(seed=CORPUS_FORMAT)
+        s = self.settings
+        self.chunk_opts = {"size": s.chunk_size, "max_size": s.chunk_max, "overlap": s.chunk_overlap}
+        self.k = s.k
+        self.notes: list[str] = []
+
+    def app_for(self, db: Path, collection: str) -> Any:
+        """An App like the user's (same settings, same loaded embedder) over a bench store."""
+        from bot.settings import Settings
+        from bot.wiring import App
+
+        settings = Settings(**(self.settings.model_dump() | {"db": db, "collection": collection, "chroma_url": None}))
+        app = App(settings)
+        app.__dict__["embeddings"] = self.emb  # App.embeddings is a cached property: one model in memory
+        return app
+
+    # ------------------------------------------------------------------ ingest vs raw encode
+
+    def ingest(self, workdir: Path) -> dict[str, Any]:
+        n = self.opt.ingest_articles
+        folder = workdir / "articles"
+        folder.mkdir(parents=True)
+        articles = [self.news.article(100_000_000 + i) for i in range(n)]
+        for a in articles:
+            (folder / f"{a.id}.txt").write_text(article_file_text(a), encoding="utf-8")
+        # The same chunk texts the ingest will embed (loaded back from the files, as it does).
+        from ingest.loaders import load_file
+
+        texts: list[str] = []
+        for path in sorted(folder.iterdir()):
+            for art in load_file(path, max_bytes=1 << 26):
+                texts += [c.text for c in chunk_article(art, **self.chunk_opts)]
+        self.log(f"ingest: {n} synthetic articles, {len(texts)} chunks; warming up the embedder")
+        self.emb.embed_documents(texts[:8])
+
+        t0 = time.perf_counter()
+        raw = self.emb.embed_documents(texts)
+        raw_s = time.perf_counter() - t0
+        assert len(raw) == len(texts)
+        self.log(f"ingest: raw encode {len(texts) / raw_s:.1f} chunks/s")
+
+        app = self.app_for(workdir / "db", "bench-ingest")
+        ingestor = app.ingestor  # wired exactly as `newsbot ingest` wires it
+        store = app.store
+        t0 = time.perf_counter()
+        report = ingestor.ingest_paths([folder])
+        ingest_s = time.perf_counter() - t0
+        if report.failed or report.chunks != len(texts):
+            raise NewsbotError(f"bench ingest went wrong: {report.summary()}")
+        self.log(f"ingest: full ingest {report.chunks / ingest_s:.1f} chunks/s")
+        self._pool_from(store)
+        return {
+            "articles": n,
+            "chunks": report.chunks,
+            "raw_encode_s": round(raw_s, 3),
+            "ingest_s": round(ingest_s, 3),
+            "raw_chunks_per_s": round(len(texts) / raw_s, 2),
+            "ingest_chunks_per_s": round(report.chunks / ingest_s, 2),
+            "ingest_ratio": round(raw_s / ingest_s, 3),
+        }
+
+    def _pool_from(self, store: Any) -> None:
+        """Real vectors (chunks and sentences) of the ingest run, to seed the sized corpora."""
+        res = store.chunks.get(include=["embeddings", "metadatas"])
+        self.pool = np.asarray(res["embeddings"], dtype=np.float32)
+        sent_vecs = []
+        try:
+            from ingest.sentence_vectors import decode_spans, decode_vectors
+
+            for meta in res["metadatas"]:
+                if meta and meta.get("sents") and meta.get("sent_vecs"):
+                    sent_vecs.append(decode_vectors(meta["sent_vecs"], count=len(decode_spans(meta["sents"]))))
+        except ImportError:  # pragma: no cover - older stores without sentence vectors
+            pass
+        self.sent_pool = np.concatenate(sent_vecs) if sent_vecs else self.pool
+        np.savez(self.pool_path(), chunks=self.pool, sentences=self.sent_pool)
+
+    def pool_path(self) -> Path:
+        return self.opt.cache_dir / f"pool-v{CORPUS_FORMAT}-{_slug(self.embedder_id)}.npz"
+
+    def load_pool(self) -> None:
+        """The real vectors of an earlier run's ingest (to build a sized store without one)."""
+        if getattr(self, "pool", None) is not None:
+            return
+        if not self.pool_path().is_file():
+            raise NewsbotError("no vectors to build sized stores from: run the ingest part first")
+        data = np.load(self.pool_path())
+        self.pool, self.sent_pool = data["chunks"], data["sentences"]
+
+    # ------------------------------------------------------------------ stores at size
+
+    def sized_store_dir(self, size: int) -> Path:
+        return self.opt.cache_dir / f"sized-v{CORPUS_FORMAT}-{_slug(self.embedder_id)}-{size}"
+
+    def ensure_sized_store(self, size: int) -> tuple[Path, list[str]]:
+        """A cached store of ``size`` synthetic chunks with perturbed real vectors; its questions."""
+        folder = self.sized_store_dir(size)
+        done = folder / "complete.json"
+        if done.is_file():
+            meta = json.loads(done.read_text(encoding="utf-8"))
+            if meta.get("chunks") == size:
+                self.log(f"size {size}: cached store at {folder}")
+                return folder / "db", meta["questions"]
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        self.log(f"size {size}: building a store of {size} synthetic chunks (once; cached in {folder})")
+        self.load_pool()
+        store = self.app_for(folder / "db", "bench").store
+        rng = np.random.default_rng(size)
+        dim = self.pool.shape[1]
+        takes_sentences = "sentences" in inspect.signature(store.write_article).parameters
+        from ingest.sentences import split_sentences
+
+        written = 0
+        i = 0
+        batch: list = []
+        batch_chunks = 0
+        question_sources: list[str] = []
+        t0 = time.perf_counter()
+        while written < size:
+            article = self.news.article(i)
+            i += 1
+            chunks = chunk_article(article, **self.chunk_opts)[: size - written]
+            if not chunks:
+                continue
+            base = self.pool[rng.integers(0, len(self.pool), size=len(chunks))]
+            vecs = base + rng.normal(scale=NOISE / math.sqrt(dim), size=base.shape)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            sentences = None
+            if takes_sentences:
+                sentences = []
+                for c, v in zip(chunks, vecs):
+                    spans = split_sentences(c.text)
+                    sv = v + rng.normal(scale=2 * NOISE / math.sqrt(dim), size=(len(spans), dim))
+                    sv /= np.linalg.norm(sv, axis=1, keepdims=True)
+                    sentences.append((spans, sv.astype(np.float32)))
+            batch.append((article, chunks, vecs.astype(np.float32), sentences))
+            batch_chunks += len(chunks)
+            written += len(chunks)
+            if len(question_sources) < 4 * self.opt.questions and (not question_sources or rng.random() < 0.5):
+                question_sources.append(chunks[int(rng.integers(0, len(chunks)))].text)
+            if batch_chunks >= 2000 or written >= size:
+                _write_batch(store, batch)
+                batch, batch_chunks = [], 0
+                if written % 20000 < 2000 or written >= size:
+                    rate = written / (time.perf_counter() - t0)
+                    self.log(f"size {size}: {written}/{size} chunks written ({rate:.0f}/s)")
+        count = store.count_chunks()
+        if count != size:
+            raise NewsbotError(f"bench store for size {size} holds {count} chunks")
+        questions = [self._question_from(text, np.random.default_rng(j)) for j, text in enumerate(question_sources)]
+        done.write_text(json.dumps({"chunks": size, "articles": i, "questions": questions}, ensure_ascii=False))
+        del store
+        gc.collect()
+        return folder / "db", questions
+
+    @staticmethod
+    def _question_from(text: str, rng: np.random.Generator) -> str:
+        """A question built from words of a stored chunk (so BM25 and the answerer have work)."""
+        words = [w.strip(".,") for w in text.split() if len(w.strip(".,")) > 3]
+        if len(words) > 7:
+            start = int(rng.integers(0, len(words) - 7))
+            words = words[start : start + 7]
+        arabic = any("\u0600" <= ch <= "\u06ff" for ch in text)
+        return ("ماذا عن " if arabic else "What about ") + " ".join(words) + "?"
+
+    # ------------------------------------------------------------------ questions at size
+
+    def questions_at(self, size: int) -> dict[str, Any]:
+        db, questions = self.ensure_sized_store(size)
+        wanted = self.opt.questions + self.opt.warmup
+        questions = [questions[i % len(questions)] for i in range(wanted)]  # a small store has few
+        app = self.app_for(db, "bench")
+        t0 = time.perf_counter()
+        chain = app.chain
+        chain.retriever.sync()  # the one-time BM25 load, measured on its own
+        load_s = time.perf_counter() - t0
+        raw_collection = app.store.chunks
+        self.log(f"size {size}: BM25 loaded in {load_s:.1f}s; asking {self.opt.questions} questions")
+
+        def baseline(q: str) -> float:
+            t = time.perf_counter()
+            vec = self.emb.embed_query(q)
+            raw_collection.query(
+                query_embeddings=[vec], n_results=self.k, include=["documents", "metadatas", "distances"]
+            )
+            return time.perf_counter() - t
+
+        def answer(q: str) -> tuple[float, dict]:
+            t = time.perf_counter()
+            result = chain.invoke({"question": q, "k": self.k})
+            return time.perf_counter() - t, result
+
+        for q in questions[: self.opt.warmup]:
+            baseline(q)
+            answer(q)
+        base_t, ans_t, answered = [], [], 0
+        for q in questions[self.opt.warmup :]:
+            base_t.append(baseline(q))
+            dt, result = answer(q)
+            ans_t.append(dt)
+            answered += not result.get("abstained")
+        out = {
+            "chunks": size,
+            "questions": len(ans_t),
+            "answered": answered,
+            "bm25_load_s": round(load_s, 2),
+            "answer_p50_ms": round(percentile(ans_t, 0.5) * 1000, 1),
+            "answer_p95_ms": round(percentile(ans_t, 0.95) * 1000, 1),
+            "baseline_p50_ms": round(percentile(base_t, 0.5) * 1000, 1),
+            "baseline_p95_ms": round(percentile(base_t, 0.95) * 1000, 1),
+        }
+        out["ratio_p50"] = round(out["answer_p50_ms"] / out["baseline_p50_ms"], 3)
+        del chain, app
+        gc.collect()
+        return out
+
+    # ------------------------------------------------------------------ newsbot serve
+
+    def serve(self, db: Path, questions: list[str]) -> dict[str, Any]:
+        """Start ``newsbot serve`` on ``db``; time its first answer; peak RSS after 50 questions."""
+        try:
+            from gradio_client import Client
+        except ImportError:  # pragma: no cover - gradio pulls it in
+            return {"skipped": "gradio_client is not installed"}
+        port = _free_port()
+        s = self.settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+        env.update(
+            {
+                "NEWSBOT_DB": str(db),
+                "NEWSBOT_COLLECTION": "bench",
+                "NEWSBOT_EMBEDDING": s.embedding,
+                "NEWSBOT_MODEL_DIR": str(s.model_dir),
+                "NEWSBOT_THREADS": str(s.threads),
+                "NEWSBOT_EMBED_BATCH_SIZE": str(s.embed_batch_size),
+                "NEWSBOT_K": str(s.k),
+                "GRADIO_ANALYTICS_ENABLED": "False",
+            }
+        )
+        if s.embedding_model:
+            env["NEWSBOT_EMBEDDING_MODEL"] = s.embedding_model
+        env.pop("NEWSBOT_AUTH", None)
+        log_path = db.parent / "serve.log"
+        url = f"http://127.0.0.1:{port}/"
+        qs = [questions[i % len(questions)] for i in range(self.opt.serve_questions)]
+        self.log(f"serve: starting `newsbot serve` on {url} over {db.parent.name}")
+        with log_path.open("wb") as log:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        try:
+            client = None
+            deadline = t0 + 600
+            while client is None:
+                if proc.poll() is not None:
+                    tail = log_path.read_text(errors="replace")[-1500:]
+                    raise NewsbotError(f"newsbot serve exited with {proc.returncode}: {tail}")
+                if time.perf_counter() > deadline:
+                    raise NewsbotError("newsbot serve did not come up within 600 s")
+                try:
+                    client = Client(url, verbose=False)
+                except Exception:  # noqa: BLE001 - not listening yet
+                    time.sleep(0.25)
+            first = client.predict(qs[0], s.k, "extractive", api_name="/chat")
+            first_s = time.perf_counter() - t0
+            if "nb-answer" not in str(first[0][-1]["content"]):
+                raise NewsbotError(f"newsbot serve did not answer: {str(first[0][-1]['content'])[:200]}")
+            self.log(f"serve: first answer {first_s:.1f}s after start; asking {len(qs) - 1} more")
+            times = []
+            for q in qs[1:]:
+                t = time.perf_counter()
+                client.predict(q, s.k, "extractive", api_name="/chat")
+                times.append(time.perf_counter() - t)
+            rss, now = _rss_mb(proc.pid), _rss_mb(proc.pid, "VmRSS")
+            return {
+                "store": db.parent.name,
+                "questions": len(qs),
+                "first_answer_s": round(first_s, 2),
+                "peak_rss_mb": None if rss is None else round(rss, 1),
+                "rss_after_mb": None if now is None else round(now, 1),
+                "answer_p50_ms_over_http": round(percentile(times, 0.5) * 1000, 1),
+            }
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=20)
+
+    # ------------------------------------------------------------------ all of it
+
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        result: dict[str, Any] = {
+            "embedder": self.embedder_id,
+            "answerer": self.settings.effective_answerer(),
+            "k": self.k,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
+            "goals": {
+                "ingest_ratio_min": GOALS["ingest_ratio"],
+                "query_ratio_max": GOALS["query_ratio"],
+                "query_ratio_sizes": list(QUERY_GOAL_SIZES),
+                "serve_rss_mb_max": GOALS["serve_rss_mb"],
+            },
+        }
+        self.opt.cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
+            result["ingest"] = self.ingest(Path(tmp))
+        result["ingest_ratio"] = result["ingest"]["ingest_ratio"]
+
+        result["sizes"] = {}
+        for size in self.opt.sizes:
+            result["sizes"][str(size)] = self.questions_at(size)
+        result["query_ratio"] = {k: v["ratio_p50"] for k, v in result["sizes"].items()}
+
+        if self.opt.serve:
+            size = max(self.opt.sizes)
+            db, questions = self.ensure_sized_store(size)
+            result["serve"] = self.serve(db, questions)
+        else:
+            result["serve"] = {"skipped": "--no-serve"}
+        result["serve_rss_mb"] = result["serve"].get("peak_rss_mb")
+        result["first_answer_s"] = result["serve"].get("first_answer_s")
+        result["met"] = goals_met(result)
+        result["notes"] = [
+            "question sizes use synthetic chunks: generated pseudo-news text with vectors made from "
+            f"real {self.embedder_id} vectors of the ingest run plus Gaussian noise (cosine ~0.94), "
+            "written once through ArticleStore with precomputed vectors and cached in "
+            f"{self.opt.cache_dir}; no chunk is embedded for them",
+            "baseline = embedding the question + one raw Chroma query for k results "
+            "(documents, metadatas, distances); answer = the whole default chain",
+            "questions are made of words of stored chunks; as the synthetic text and vectors do not "
+            "agree, the answerer mostly abstains, after the same retrieval, BM25 and sentence scoring "
+            "a cited answer needs",
+            f"serve ran over the {max(self.opt.sizes)}-chunk store" if self.opt.serve else "serve not measured",
+            *self.notes,
+        ]
+        result["total_s"] = round(time.perf_counter() - started, 1)
+        return result
+
+
+def goals_met(result: dict[str, Any]) -> dict[str, bool | None]:
+    met: dict[str, bool | None] = {"ingest_ratio": result["ingest_ratio"] >= GOALS["ingest_ratio"]}
+    for size, ratio in result["query_ratio"].items():
+        if int(size) in QUERY_GOAL_SIZES:
+            met[f"query_ratio@{size}"] = ratio <= GOALS["query_ratio"]
+    rss = result.get("serve_rss_mb")
+    met["serve_rss_mb"] = None if rss is None else rss <= GOALS["serve_rss_mb"]
+    return met
+
+
+def run_bench(app: Any, options: BenchOptions, log: Log | None = None) -> dict[str, Any]:
+    return Bench(app, options, log).run()
+
+
+def format_report(r: dict[str, Any]) -> list[str]:
+    """The figures as text, each beside its limit."""
+
+    def mark(ok: bool | None) -> str:
+        return "" if ok is None else ("  ok" if ok else "  MISSED")
+
+    met = r["met"]
+    ing = r["ingest"]
+    lines = [
+        f"newsbot bench — embedder {r['embedder']}, answerer {r['answerer']}, k={r['k']}, "
+        f"{r['machine']['cpus']} CPUs",
+        f"ingest      {ing['ingest_chunks_per_s']:.1f} chunks/s vs raw encode {ing['raw_chunks_per_s']:.1f} chunks/s "
+        f"({ing['chunks']} chunks) = {r['ingest_ratio']:.2f}x   goal >= {GOALS['ingest_ratio']:.2f}x"
+        + mark(met["ingest_ratio"]),
+    ]
+    for size, s in r["sizes"].items():
+        goal = f"goal <= {GOALS['query_ratio']:.1f}x" if int(size) in QUERY_GOAL_SIZES else "(no goal)"
+        lines.append(
+            f"questions @{int(size):>7,} chunks  answer p50 {s['answer_p50_ms']:.0f} ms / p95 {s['answer_p95_ms']:.0f} ms"
+            f" vs embed+query p50 {s['baseline_p50_ms']:.0f} ms / p95 {s['baseline_p95_ms']:.0f} ms"
+            f" = {s['ratio_p50']:.2f}x   {goal}" + mark(met.get(f"query_ratio@{size}"))
+            + f"   (BM25 load {s['bm25_load_s']:.1f} s, {s['answered']}/{s['questions']} answered)"
+        )
+    sv = r["serve"]
+    if "skipped" in sv:
+        lines.append(f"serve       skipped: {sv['skipped']}")
+    else:
+        lines.append(
+            f"serve       peak RSS {sv['peak_rss_mb']:.0f} MB after {sv['questions']} questions"
+            f"   goal <= {GOALS['serve_rss_mb']:.0f} MB" + mark(met["serve_rss_mb"])
+        )
+        lines.append(f"serve       first answer {sv['first_answer_s']:.1f} s after start ({sv['store']})")
+    lines += [f"note: {n}" for n in r["notes"]]
+    lines.append(f"total {r['total_s']:.0f} s")
+    return lines
