@@ -207,6 +207,29 @@ def _rss_mb(pid: int, field: str = "VmHWM") -> float | None:
     return None
 
 
+class _PeakRSS:
+    """This process's highest resident set size while the block runs (sampled every 20 ms), so
+    each phase of one process gets its own peak (``VmHWM`` only ever grows)."""
+
+    def __enter__(self) -> _PeakRSS:
+        import threading
+
+        self.peak_mb = _rss_mb(os.getpid(), "VmRSS") or 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_mb = max(self.peak_mb, _rss_mb(os.getpid(), "VmRSS") or 0.0)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, _rss_mb(os.getpid(), "VmRSS") or 0.0)
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")[:60]
 
@@ -273,18 +296,20 @@ class Bench:
         self.log(f"ingest: {n} synthetic articles, {len(texts)} chunks; warming up the embedder")
         self.emb.embed_documents(texts[:8])
 
-        t0 = time.perf_counter()
-        raw = self.emb.embed_documents(texts)
-        raw_s = time.perf_counter() - t0
+        with _PeakRSS() as raw_mem:
+            t0 = time.perf_counter()
+            raw = self.emb.embed_documents(texts)
+            raw_s = time.perf_counter() - t0
         assert len(raw) == len(texts)
         self.log(f"ingest: raw encode {len(texts) / raw_s:.1f} chunks/s")
 
         app = self.app_for(workdir / "db", "bench-ingest")
         ingestor = app.ingestor  # wired exactly as `newsbot ingest` wires it
         store = app.store
-        t0 = time.perf_counter()
-        report = ingestor.ingest_paths([folder])
-        ingest_s = time.perf_counter() - t0
+        with _PeakRSS() as ingest_mem:
+            t0 = time.perf_counter()
+            report = ingestor.ingest_paths([folder])
+            ingest_s = time.perf_counter() - t0
         if report.failed or report.chunks != len(texts):
             raise NewsbotError(f"bench ingest went wrong: {report.summary()}")
         self.log(f"ingest: full ingest {report.chunks / ingest_s:.1f} chunks/s")
@@ -297,6 +322,8 @@ class Bench:
             "raw_chunks_per_s": round(len(texts) / raw_s, 2),
             "ingest_chunks_per_s": round(report.chunks / ingest_s, 2),
             "ingest_ratio": round(raw_s / ingest_s, 3),
+            "raw_peak_rss_mb": round(raw_mem.peak_mb, 1),
+            "ingest_peak_rss_mb": round(ingest_mem.peak_mb, 1),
         }
 
     def _pool_from(self, store: Any) -> None:
@@ -612,6 +639,7 @@ def format_report(r: dict[str, Any]) -> list[str]:
         f"ingest      {ing['ingest_chunks_per_s']:.1f} chunks/s vs raw encode {ing['raw_chunks_per_s']:.1f} chunks/s "
         f"({ing['chunks']} chunks) = {r['ingest_ratio']:.2f}x   goal >= {GOALS['ingest_ratio']:.2f}x"
         + mark(met["ingest_ratio"]),
+        f"            peak RSS {ing['ingest_peak_rss_mb']:.0f} MB ingesting, {ing['raw_peak_rss_mb']:.0f} MB raw encoding",
     ]
     for size, s in r["sizes"].items():
         goal = f"goal <= {GOALS['query_ratio']:.1f}x" if int(size) in QUERY_GOAL_SIZES else "(no goal)"

@@ -49,6 +49,7 @@ def test_bench_json_has_the_figures_and_ratios(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert r["ingest_ratio"] > 0 and r["ingest"]["ingest_chunks_per_s"] > 0 and r["ingest"]["raw_chunks_per_s"] > 0
+    assert r["ingest"]["ingest_peak_rss_mb"] > 0 and r["ingest"]["raw_peak_rss_mb"] > 0
     assert set(r["query_ratio"]) == {"60", "120"}
     for size, s in r["sizes"].items():
         assert s["chunks"] == int(size) and s["questions"] == 5
@@ -60,7 +61,7 @@ def test_bench_json_has_the_figures_and_ratios(tmp_path: Path) -> None:
     again = _bench(tmp_path, "--sizes", "60", "--questions", "5", "--no-serve")
     assert again.returncode == 0, again.stderr
     assert "cached store" in again.stderr
-    assert "goal >= 0.85x" in again.stdout and "questions @" in again.stdout
+    assert "goal >= 0.85x" in again.stdout and "MB ingesting" in again.stdout and "questions @" in again.stdout
 
 
 @pytest.mark.slow
