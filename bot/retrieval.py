@@ -54,6 +54,7 @@ class Filters:
     since: str | None = None
     until: str | None = None
     exclude: tuple[str, ...] = ()  # article ids to leave out (evaluation: leave-article-out)
+    exclude_chunks: tuple[str, ...] = ()  # chunk ids to leave out (calibration: leave-passage-out)
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -62,7 +63,7 @@ class Filters:
                 raise InvalidFilter(f"--{name} {value!r}: expected a date like 2024-06-03, 2024-06 or 2024")
 
     def is_empty(self) -> bool:
-        return not (self.article_id or self.source or self.since or self.until or self.exclude)
+        return not (self.article_id or self.source or self.since or self.until or self.exclude or self.exclude_chunks)
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -257,13 +258,15 @@ class HybridRetriever:
 
         dense_hits = self.store.query(qvec, fetch, where=filters.chroma_where())
         dense: list[tuple[StoredChunk, float]] = [
-            (c, s) for c, s in dense_hits if revisions.get(c.article_id) == c.rev
+            (c, s) for c, s in dense_hits if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
         ]
 
         lex_query = lexical_query if lexical_query is not None else question
         allowed = None
         if not filters.is_empty():
-            allowed = lambda cid: filters.accepts(self._chunk_meta.get(cid, {}))  # noqa: E731
+            allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(  # noqa: E731
+                self._chunk_meta.get(cid, {})
+            )
         bm25_hits = self.bm25.search(lex_query, fetch, allowed=allowed)
         coverage = self.lexical_coverage(lex_query)
         name_hits = self.names.search(lex_query, fetch, allowed=allowed)

@@ -220,6 +220,21 @@ def test_unfiltered_retrieval_sees_every_article(chain: NewsbotChain, store) -> 
     assert {r["article_id"] for r in result["retrieved"]} == set(ids_by_title(store).values())
 
 
+def test_leave_out_filters_for_calibration(chain: NewsbotChain, store) -> None:
+    """``exclude`` drops whole articles, ``exclude_chunks`` single passages (from every ranking)."""
+    q = {"question": "How much drinking water does the Port Lumen plant produce per day?", "k": 5}
+    ids = ids_by_title(store)
+    full = chain.invoke(q)["retrieved"]
+    port_chunks = tuple(r["chunk_id"] for r in full if r["article_id"] == ids["port"])
+    assert port_chunks
+    without_article = chain.invoke({**q, "filters": {"exclude": (ids["port"],)}})["retrieved"]
+    assert ids["port"] not in {r["article_id"] for r in without_article} and without_article
+    without_first = chain.invoke({**q, "filters": {"exclude_chunks": port_chunks[:1]}})["retrieved"]
+    got = [r["chunk_id"] for r in without_first]
+    assert port_chunks[0] not in got
+    assert set(got) == {r["chunk_id"] for r in full} - {port_chunks[0]}
+
+
 def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
     result = chain.invoke(
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": {"source": "Nobody"}}
