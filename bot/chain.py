@@ -41,6 +41,7 @@ from bot.extractive import (
 )
 from bot.grounding import GroundedAnswer, Quote, SupportChecker, finalize, ground_claims
 from bot.llm import answer_messages, condense_question, stream_answer
+from bot.relations import question_relation
 from bot.retrieval import Filters, HybridRetriever, Retrieval
 from bot.textnorm import detect_lang
 from bot.citations import Claim
@@ -67,6 +68,7 @@ class NewsbotChain(Runnable[dict, dict]):
         chat_models: dict[str, Any] | None = None,
         k: int = 5,
         evidence_passages: int = 5,
+        relation_check: bool = True,
         abstention: AbstentionRule = DEFAULT_ABSTENTION,
     ) -> None:
         self.retriever = retriever
@@ -76,6 +78,7 @@ class NewsbotChain(Runnable[dict, dict]):
             self.chat_models.setdefault(answerer, chat_model)
         self.k = k
         self.evidence_passages = evidence_passages
+        self.relation_check = relation_check
         self.abstention = abstention
         self.support = SupportChecker(retriever._sentence_vectors, retriever.sentences)
 
@@ -203,6 +206,14 @@ class NewsbotChain(Runnable[dict, dict]):
             features["p_answerable"] = self.abstention.probability(features)
             return GroundedAnswer(text="", citations=[]), features
         features["p_answerable"] = self.abstention.probability(features)
+        relation = question_relation(retrieval.question) if self.relation_check else None
+        if relation is not None:
+            # The passages must hold a sentence that can state the asked-for relation (see
+            # bot/relations.py); which sentence answers stays the evidence ranking's choice.
+            stated = any(relation.stated_in(ev.text) for ev in ranked)
+            features["relation_stated"] = 1.0 if stated else 0.0
+            if not stated:
+                return GroundedAnswer(text="", citations=[]), features
         chosen = select_sentences(ranked)
         kept = [
             (Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen

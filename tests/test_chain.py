@@ -16,6 +16,7 @@ import pytest
 from conftest import SEED_ARTICLES, needs_shared
 
 from bot.chain import NewsbotChain
+from bot.extractive import AbstentionModel, AbstentionRule
 from bot.retrieval import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
@@ -233,6 +234,36 @@ def test_leave_out_filters_for_calibration(chain: NewsbotChain, store) -> None:
     got = [r["chunk_id"] for r in without_first]
     assert port_chunks[0] not in got
     assert set(got) == {r["chunk_id"] for r in full} - {port_chunks[0]}
+
+
+def _always_answer() -> AbstentionRule:
+    yes = AbstentionModel(bias=100.0, weights=tuple(0.0 for _ in AbstentionModel.FEATURES))
+    return AbstentionRule(same=yes, cross=yes)
+
+
+BIO = """Elena Varga, mayor of Port Lumen
+
+Elena Varga was born in 1971 in Bergen. She studied engineering before she entered politics.
+"""
+
+
+@pytest.mark.parametrize("with_bio", [False, True])
+def test_relation_question_needs_a_sentence_that_states_it(tmp_path: Path, store, fake_embeddings, with_bio) -> None:
+    """A birth-date question over articles that never say when anyone was born abstains, even
+    when the evidence scores alone would answer; once an article says it, it answers."""
+    articles = {"port-lumen.md": PORT_LUMEN, **({"bio.txt": BIO} if with_bio else {})}
+    Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", articles))
+    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), abstention=_always_answer())
+    result = chain.invoke("When was Mayor Elena Varga born?")
+    assert_contract(result)
+    assert result["evidence"]["relation_stated"] == float(with_bio)
+    assert result["abstained"] is not with_bio
+    if with_bio:
+        assert "1971" in result["answer"]
+    else:
+        assert result["answer"] == "The articles don't say."
+        # The same chain still answers what the article does say.
+        assert not chain.invoke("How much drinking water does the Port Lumen plant produce per day?")["abstained"]
 
 
 def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
