@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from conftest import free_port
 
 START_TIMEOUT = 60.0  # seconds for the server to answer its heartbeat
 STOP_TIMEOUT = 15.0
@@ -27,12 +28,6 @@ def chroma_executable() -> str | None:
     if beside.is_file():
         return str(beside)
     return shutil.which("chroma")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from synthetic import question, town, write_corpus
 
 pytestmark = pytest.mark.slow
@@ -28,12 +28,6 @@ QUESTIONS = 20
 ARTICLES = 20
 START_LIMIT = 240  # seconds for `newsbot serve` to load the model and answer its first request
 TIME_LIMIT = 240  # seconds for all twenty answers
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +54,7 @@ def newsbot_serve(tmp_path_factory, model_dir):
     )
     assert ingest.returncode == 0, ingest.stderr
 
-    port = _free_port()
+    port = free_port()
     log = (tmp / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],

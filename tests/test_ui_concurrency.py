@@ -6,13 +6,13 @@ queue limited to ``settings.concurrency`` answers at a time; each chat is its ow
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from bot import ui_format as fmt
 
@@ -58,12 +58,6 @@ class CountingChain:
                 self.active -= 1
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, model_dir):
     from bot.settings import Settings
@@ -77,7 +71,7 @@ def served(tmp_path_factory, model_dir):
     counting = CountingChain(app.chain)
     app.__dict__["chain"] = counting  # App.chain is a cached property: the UI gets the wrapper
     demo = build_ui(app)
-    port = _free_port()
+    port = free_port()
     options = launch_options(app)
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
     try:
@@ -137,7 +131,7 @@ def test_login_is_required_when_newsbot_auth_is_set(tmp_path):
 
     app = App(Settings(db=tmp_path / "db", collection="auth", embedding="fake", model_dir=tmp_path, auth="ann:pw"))
     demo = build_ui(app)
-    port = _free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(app))
     url = f"http://127.0.0.1:{port}/"
     try:
