@@ -421,17 +421,15 @@ class HybridRetriever:
 
         A word the corpus has never seen weighs as much as the rarest known one and counts as
         missing evidence — but only when the question is in the language of the passages: the
-        English words of a question over Arabic articles say nothing either way (its names do).
+        English words of a question over Arabic passages say nothing either way (its names do),
+        even when the corpus knows them from its English articles.
         """
         n = max(len(self.bm25), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
         same_language = _same_script(text, passages)
         terms: dict[str, float] = {}
-        for t in dict.fromkeys(tokenize(text)):
-            if self.bm25.df(t):
-                terms[t] = self.bm25.idf(t)
-            elif same_language:
-                terms[t] = max_idf
+        for t in dict.fromkeys(tokenize(text)) if same_language else ():
+            terms[t] = self.bm25.idf(t) if self.bm25.df(t) else max_idf
         for t in dict.fromkeys(name_keys(text)):
             if t not in terms:
                 terms[t] = self.names.idf(t) if self.names.df(t) else max_idf

@@ -17,7 +17,7 @@ from conftest import SEED_ARTICLES, needs_shared
 
 from bot.chain import NewsbotChain
 from bot.extractive import AbstentionModel, AbstentionRule
-from bot.retrieval import HybridRetriever
+from bot.retrieval import Filters, HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES
@@ -234,6 +234,21 @@ def test_leave_out_filters_for_calibration(chain: NewsbotChain, store) -> None:
     got = [r["chunk_id"] for r in without_first]
     assert port_chunks[0] not in got
     assert set(got) == {r["chunk_id"] for r in full} - {port_chunks[0]}
+
+
+def test_question_words_count_only_in_the_passages_language(chain: NewsbotChain, store) -> None:
+    """English words of a question are no evidence either way over Arabic passages, even when
+    the corpus knows them from its English articles; its names still count."""
+    ids = ids_by_title(store)
+    retriever = chain.retriever
+    question = "Did Mayor Elena Varga open the library?"
+    arabic = retriever.retrieve(question, 2, Filters(article_id=ids["zahraa"])).passages
+    english = retriever.retrieve(question, 2, Filters(article_id=ids["port"])).passages
+    assert arabic and english
+    over_arabic = retriever.question_terms(question, arabic)
+    assert over_arabic and all(t.startswith("n:") for t in over_arabic)  # name keys only
+    over_english = retriever.question_terms(question, english)
+    assert {"mayor", "open", "library"} <= set(over_english)
 
 
 def _always_answer() -> AbstentionRule:
