@@ -138,7 +138,7 @@ class NewsbotChain(Runnable[dict, dict]):
 
         t1 = time.perf_counter()
         if model is None:
-            grounded, features = self._extractive(retrieval)
+            grounded, features = self._extractive(retrieval, question)
             if grounded.text:
                 yield {"event": "delta", "text": grounded.text}
         else:
@@ -196,7 +196,7 @@ class NewsbotChain(Runnable[dict, dict]):
         carried = [w for w in carried if w.lower() not in question.lower()]
         return f"{question} {' '.join(carried)}".strip()
 
-    def _extractive(self, retrieval: Retrieval) -> tuple[GroundedAnswer, dict[str, float]]:
+    def _extractive(self, retrieval: Retrieval, question: str) -> tuple[GroundedAnswer, dict[str, float]]:
         evidence = retrieval.evidence
         if not evidence:
             return GroundedAnswer(text="", citations=[]), {}
@@ -206,7 +206,8 @@ class NewsbotChain(Runnable[dict, dict]):
             features["p_answerable"] = self.abstention.probability(features)
             return GroundedAnswer(text="", citations=[]), features
         features["p_answerable"] = self.abstention.probability(features)
-        relation = question_relation(retrieval.question) if self.relation_check else None
+        # The user's own words decide the relation, not the words a follow-up carried over.
+        relation = question_relation(question) if self.relation_check else None
         if relation is not None:
             # The passages must hold a sentence that can state the asked-for relation (see
             # bot/relations.py); which sentence answers stays the evidence ranking's choice.

@@ -281,6 +281,19 @@ def test_relation_question_needs_a_sentence_that_states_it(tmp_path: Path, store
         assert not chain.invoke("How much drinking water does the Port Lumen plant produce per day?")["abstained"]
 
 
+def test_relation_comes_from_the_users_words_not_the_carried_ones(tmp_path: Path, store, fake_embeddings) -> None:
+    """A follow-up carries the previous question's rare words ("born") into retrieval; it is
+    still not a question about a birth."""
+    Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", {"port-lumen.md": PORT_LUMEN, "bio.txt": BIO}))
+    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), abstention=_always_answer())
+    history = [{"role": "user", "content": "When was Mayor Elena Varga born?"},
+               {"role": "assistant", "content": "Elena Varga was born in 1971 in Bergen. [1]"}]
+    result = chain.invoke({"question": "What did she cut at the opening ceremony?", "history": history})
+    assert "born" in result["standalone_question"]
+    assert "relation_stated" not in result["evidence"]
+    assert result["abstained"] is False
+
+
 def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
     result = chain.invoke(
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": {"source": "Nobody"}}
