@@ -3,8 +3,8 @@
 newsbot runs many threads that allocate: Chroma's Rust workers, torch's, the web server's. glibc
 gives each thread that contends its own malloc arena (up to 8 per core) and memory freed in one
 arena is not reused by another, so a server's resident memory creeps up. Capping the arenas at
-two cut the peak RSS of ``newsbot serve`` over a 100k-chunk store from 1568 MB to 1463 MB
-(``newsbot bench``), with no measurable change in answer latency.
+two: peak RSS of ``newsbot serve`` over the 100k-chunk bench store after 50 questions, 1513 MB
+without the cap, 1479 MB with it (one run each; see ``newsbot bench``).
 """
 
 from __future__ import annotations
