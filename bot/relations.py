@@ -1,5 +1,5 @@
 """Relation cues: a question that asks for a birth date, a capital or a population is answered
-only by a sentence that says so.
+only from passages that have a sentence able to say so.
 
 The extractive answerer's evidence scores measure how close a sentence is to the question's
 *topic*. On "What is Haftar's date of birth?" over articles about Haftar's meetings, every
@@ -7,8 +7,10 @@ sentence is close to the topic and none states the fact, and the scores can't te
 ranks a sentence about a meeting on 2 June as high as one would rank "Haftar was born in 1943".
 For a handful of relations that factoid questions ask about again and again, the words that state
 them are few and the same in every text (born / ولد، ميلاد، مواليد; capital / عاصمة). When the
-question asks for one of them, the answerer quotes only a candidate sentence that carries one of
-its cues, and says the articles don't say when none does.
+question asks for one of them, the extractive answerer answers only if the retrieved passages hold
+a sentence that carries one of its cues, and says the articles don't say otherwise. Which sentence
+it quotes stays the evidence ranking's choice: quoting only cue sentences was measured and lost
+correct citations (a gold sentence often states the fact in words outside the cue list).
 
 The list is deliberately short: each relation's cues must be near-certain to appear in a sentence
 that states it, in English and in Arabic, or the check would silence answers the articles do give.
@@ -54,24 +56,25 @@ def _relation(name: str, asks: list[str], states: list[str], states_raw: str | N
     return Relation(name, re.compile("|".join(asks)), re.compile("|".join(states)), raw)
 
 
-# A life span in parentheses, as encyclopedias open a biography: "(14 March 1879 – 18 April 1955)".
+# Raw-text cues (normalising drops the punctuation they need): a life span in parentheses, as
+# encyclopedias open a biography, "(14 March 1879 – 18 April 1955)", and "b. 1879" / "d. 1955".
 _DASH = "[-–—]"
-_BORN_SPAN = r"\([^()]{0,40}?\d{3,4}[^()\d]{0,20}?" + _DASH
-_DIED_SPAN = _DASH + r"[^()]{0,40}?\d{3,4}\s*\)"
+_BORN_SPAN = r"\([^()]{0,40}?\d{3,4}[^()\d]{0,20}?" + _DASH + r"|\bb\.\s*\d{3,4}\b"
+_DIED_SPAN = _DASH + r"[^()]{0,40}?\d{3,4}\s*\)" + r"|\bd\.\s*\d{3,4}\b"
 
 
 RELATIONS: tuple[Relation, ...] = (
     _relation(
         "birth",
         [_en(r"born\b", r"birth"), _ar("ولد ", "ولدت", "يولد", "مولد", "ميلاد", "مواليد", "ولادة")],
-        [_en(r"born\b", r"birth", r"b\.\s"), _ar("ولد", "ولدت", "يولد", "مولد", "ميلاد", "مواليد", "ولادة")],
+        [_en(r"born\b", r"birth"), _ar("ولد", "ولدت", "يولد", "مولد", "ميلاد", "مواليد", "ولادة")],
         _BORN_SPAN,
     ),
     _relation(
         "death",
         [_en(r"died\b", r"dies?\b", r"death", r"pass(?:ed)? away"), _ar("توفي", "وفاة", "وفيات", "مات ", "ماتت", "موته", "موتها")],
         [
-            _en(r"died\b", r"dies?\b", r"death", r"dead\b", r"pass(?:ed)? away", r"killed", r"assassinat", r"d\.\s"),
+            _en(r"died\b", r"dies?\b", r"death", r"dead\b", r"pass(?:ed)? away", r"killed", r"assassinat"),
             _ar("توفي", "توفى", "وفاة", "وفاته", "وفيات", "مات", "موت", "مقتل", "قتل", "اغتيل", "اغتيال", "رحيل", "رحل", "استشهد", "إعدام", "أعدم"),
         ],
         _DIED_SPAN,

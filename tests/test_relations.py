@@ -47,6 +47,8 @@ def test_question_relation(question: str, relation: str | None) -> None:
         ("birth", "ألبرت أينشتاين (14 مارس 1879 - 18 أبريل 1955) عالم فيزياء.", True),
         ("birth", "استقبل القائد العسكري في مدينة بنغازي يوم الأحد 2 يونيو 2024 نائب الوزير.", False),
         ("birth", "Between 1990-1995 the city grew.", False),
+        ("birth", "Albert Einstein (b. 1879) was a physicist.", True),
+        ("death", "Einstein (d. 1955) worked in Princeton.", True),
         ("death", "ألبرت أينشتاين (14 مارس 1879 - 18 أبريل 1955) عالم فيزياء.", True),
         ("death", "توفي الشاعر في القاهرة.", True),
         ("death", "The poet died in Cairo in 1932.", True),
