@@ -43,7 +43,8 @@ from bot.grounding import GroundedAnswer, Quote, SupportChecker, finalize, groun
 from bot.llm import answer_messages, condense_question, stream_answer
 from bot.relations import question_relation
 from bot.retrieval import Filters, HybridRetriever, Retrieval
-from bot.textnorm import detect_lang
+from bot.names import name_keys
+from bot.textnorm import detect_lang, tokenize
 from bot.citations import Claim
 from ingest.errors import NewsbotError
 from prompts.templates import ABSTAIN_MESSAGES
@@ -193,7 +194,8 @@ class NewsbotChain(Runnable[dict, dict]):
         if not looks_like_follow_up(question):
             return question
         carried = self.retriever.salient_words(turns[-1].question, limit=4)
-        carried = [w for w in carried if w.lower() not in question.lower()]
+        asked = set(tokenize(question)) | set(name_keys(question))
+        carried = [w for w in carried if not (set(tokenize(w)) | set(name_keys(w))) <= asked]  # whole words
         return f"{question} {' '.join(carried)}".strip()
 
     def _extractive(self, retrieval: Retrieval, question: str) -> tuple[GroundedAnswer, dict[str, float]]:
@@ -202,10 +204,9 @@ class NewsbotChain(Runnable[dict, dict]):
             return GroundedAnswer(text="", citations=[]), {}
         ranked = rank_evidence(evidence)
         features = abstention_features(retrieval, ranked)
-        if not self.abstention.answerable(features):
-            features["p_answerable"] = self.abstention.probability(features)
+        features["p_answerable"] = p = self.abstention.probability(features)
+        if p < self.abstention.model(features).threshold:
             return GroundedAnswer(text="", citations=[]), features
-        features["p_answerable"] = self.abstention.probability(features)
         # The user's own words decide the relation, not the words a follow-up carried over.
         relation = question_relation(question) if self.relation_check else None
         if relation is not None:

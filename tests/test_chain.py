@@ -294,6 +294,14 @@ def test_relation_comes_from_the_users_words_not_the_carried_ones(tmp_path: Path
     assert result["abstained"] is False
 
 
+def test_follow_up_carries_a_word_that_is_only_part_of_a_longer_one(chain: NewsbotChain) -> None:
+    """"Varga" is carried into "... Vargas Street?": a whole-word test, not a substring one."""
+    history = [{"role": "user", "content": "Where did Mayor Varga fly?"},
+               {"role": "assistant", "content": "The articles don't say."}]
+    result = chain.invoke({"question": "Did she walk down Vargas Street?", "history": history})
+    assert "Varga" in result["standalone_question"].replace("Vargas", "")
+
+
 def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
     result = chain.invoke(
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": {"source": "Nobody"}}
