@@ -61,6 +61,9 @@ class Filters:
             value = getattr(self, name)
             if value and date_ordinal(value) is None:
                 raise InvalidFilter(f"--{name} {value!r}: expected a date like 2024-06-03, 2024-06 or 2024")
+        # Parsed once: ``accepts`` runs for every BM25 candidate of a filtered question.
+        self._lo = date_ordinal(self.since)
+        self._hi = date_ordinal(self.until, end=True)
 
     def is_empty(self) -> bool:
         return not (self.article_id or self.source or self.since or self.until or self.exclude or self.exclude_chunks)
@@ -73,7 +76,7 @@ class Filters:
             clauses.append({"source": self.source})
         if self.exclude:
             clauses.append({"article_id": {"$nin": list(self.exclude)}})
-        lo, hi = date_ordinal(self.since), date_ordinal(self.until, end=True)
+        lo, hi = self._lo, self._hi
         if lo is not None:
             clauses.append({"date_ord": {"$gte": lo}})
         if hi is not None:
@@ -89,7 +92,7 @@ class Filters:
             return False
         if self.exclude and meta.get("article_id") in self.exclude:
             return False
-        lo, hi = date_ordinal(self.since), date_ordinal(self.until, end=True)
+        lo, hi = self._lo, self._hi
         if lo is not None or hi is not None:
             ordinal = meta.get("date_ord")
             if ordinal is None:
@@ -217,7 +220,9 @@ class HybridRetriever:
                     if c.article_id in wanted and revisions.get(c.article_id) == c.rev
                 )
             else:
-                chunks = (c for aid in fresh for c in self.store.committed_chunks(aid, revisions[aid]))
+                chunks = (
+                    c for aid in fresh for c in self.store.committed_chunks(aid, revisions[aid], sentences=False)
+                )
             # Indexed a page at a time: holding all of a 100k-chunk corpus at once cost ~150 MB.
             while page := list(itertools.islice(chunks, 1000)):
                 items = []

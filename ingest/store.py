@@ -430,9 +430,9 @@ class ArticleStore:
                     meta.pop("sent_vecs", None)
                 yield _stored_chunk(cid, meta, doc or "")
 
-    def committed_chunks(self, article_id: str, rev: str) -> list[StoredChunk]:
+    def committed_chunks(self, article_id: str, rev: str, *, sentences: bool = True) -> list[StoredChunk]:
         where = {"$and": [{"article_id": article_id}, {"rev": rev}]}
-        out = [c for c in self.iter_chunks(where)]
+        out = list(self.iter_chunks(where, sentences=sentences))
         out.sort(key=lambda c: c.start)
         return out
 
