@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,7 @@ def list_articles(obj: Context, as_json: bool) -> None:
     """List stored articles."""
     records = _run(lambda: obj.app.store.articles())
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in records], ensure_ascii=False, indent=2))
+        _echo_json([r.as_dict() for r in records])
         return
     if not records:
         click.echo("no articles yet: newsbot ingest PATH")
@@ -216,7 +217,7 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
 
     result = _run(go)
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        _echo_json(result)
         return
     click.echo(result["answer"])
     if result["citations"]:
@@ -253,12 +254,7 @@ def evaluate(obj: Context, questions: Path, out: Path | None, k: int | None, as_
             if handle:
                 handle.close()
 
-    summary = _run(go)
-    if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-    else:
-        for line in format_summary(summary):
-            click.echo(line)
+    _echo_report(_run(go), as_json, format_summary)
 
 
 @cli.command()
@@ -296,11 +292,19 @@ def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Pa
         )
         return run_bench(obj.app, options, log=lambda msg: click.echo(f"bench: {msg}", err=True))
 
-    result = _run(go)
+    _echo_report(_run(go), as_json, format_report)
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _echo_report(result: Any, as_json: bool, format_lines: Callable[[Any], Iterable[str]]) -> None:
+    """A command's result as one JSON object (``--json``) or as its text lines."""
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        _echo_json(result)
     else:
-        for line in format_report(result):
+        for line in format_lines(result):
             click.echo(line)
 
 
