@@ -625,12 +625,14 @@ class ArticleStore:
     def collect_garbage(self) -> int:
         """Delete chunks of revisions no catalog record points at (left by a killed ingest)."""
         with self._write_lock:
-            committed = self.revisions()
+            committed = {aid: rev[:8] for aid, rev in self.revisions().items()}
             orphans = []
-            for ids, metas in self._paged(self.chunks, include=["metadatas"]):
-                for cid, meta in zip(ids, metas):
-                    meta = meta or {}
-                    if committed.get(meta.get("article_id")) != meta.get("rev"):
+            # Ids alone (see chunk_id): the metadata holds the sentence vectors, hundreds of MB
+            # for a large corpus, and every ingest run starts here.
+            for (ids,) in self._paged(self.chunks, include=[]):
+                for cid in ids:
+                    aid, rev8, _ = cid.rsplit(":", 2)
+                    if committed.get(aid) != rev8:
                         orphans.append(cid)
             batch = _max_batch(self.chunks)
             for i in range(0, len(orphans), batch):
@@ -679,6 +681,7 @@ def _bytes_needed(article: Article, chunks: Sequence[Chunk], dim: int) -> int:
 
 
 def chunk_id(article_id: str, rev: str, index: int) -> str:
+    """``article:rev8:index``; ``collect_garbage`` reads the article and revision back from it."""
     return f"{article_id}:{rev[:8]}:{index}"
 
 
