@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
             with _quiet_progress_bars():
                 self._model = st.SentenceTransformer(str(model), device="cpu", local_files_only=True)
         except (OSError, ValueError) as err:
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]  # CLI shows one line
+            reason = first_line(err, 1000)  # CLI shows one line
             raise ConfigError(
                 f"cannot load sentence-transformers model '{model}' (downloads are disabled: give a model "
                 f"folder or a model already in the Hugging Face cache): {reason}"

@@ -17,3 +17,8 @@ class StoreError(NewsbotError):
 
 class ConfigError(NewsbotError):
     """A setting is missing or wrong; the message says which one."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name if it has none), cut to ``limit``."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, first_line
 from ingest.language import detect_language, normalise_lang_tag
 from ingest.textio import decode_bytes, normalise_newlines
 from ingest.types import Article
@@ -213,7 +213,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
         problem = getattr(err, "problem", None) or "syntax error"
         raise IngestError(f"invalid YAML front matter{where}: {problem}") from err
     except ValueError as err:  # a well-formed but impossible value, e.g. ``date: 2024-02-30``
-        raise IngestError(f"invalid YAML front matter: {_first_line(err)}") from err
+        raise IngestError(f"invalid YAML front matter: {first_line(err, 150)}") from err
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -293,7 +293,7 @@ def _load_html(data: bytes, path: Path) -> Article:
             date_extraction_params=set_date_params(False),
         )
     except Exception as err:  # trafilatura/lxml trip over some broken markup (e.g. <body><html><script>)
-        raise IngestError(f"cannot read HTML: {_first_line(err)}") from err
+        raise IngestError(f"cannot read HTML: {first_line(err, 150)}") from err
     if not isinstance(doc, Document):  # None: nothing found
         raise IngestError("no article text found")
     text = _html_text(doc)
@@ -390,11 +390,7 @@ def _parse_json(text: str, *, lineno: int | None = None) -> Any:
     except RecursionError as err:
         raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: nested too deeply") from err
     except ValueError as err:  # e.g. an integer with more digits than Python converts
-        raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: {_first_line(err)}") from err
-
-
-def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:150]
+        raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: {first_line(err, 150)}") from err
 
 
 def _record_to_article(record: Mapping[str, Any], path: Path, *, where: str | None) -> Article:

@@ -43,7 +43,7 @@ from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
 
-from ingest.errors import StoreError
+from ingest.errors import StoreError, first_line
 from ingest.sentence_vectors import encode_spans, encode_vectors
 from ingest.types import Article, Chunk
 
@@ -117,7 +117,7 @@ def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
             )
         except Exception as exc:
             raise StoreError(
-                f"cannot reach the Chroma server at {chroma_url} ({_short(exc)}); "
+                f"cannot reach the Chroma server at {chroma_url} ({first_line(exc)}); "
                 "is it running? (set NEWSBOT_CHROMA_URL or --chroma-url)"
             ) from exc
     assert db is not None
@@ -163,11 +163,6 @@ def _check_chroma_database(path: Path) -> None:
         )
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
-
-
 def _free_bytes(path: Path) -> int | None:
     """Free disk space where ``path`` is (or would be created), None if unknown."""
     path = Path(path)
@@ -192,7 +187,7 @@ def _human(n: int | None) -> str:
 def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = None) -> tuple[str, bool]:
     """Chroma's error as one line that says what went wrong, and whether the store itself failed
     (disk full, read-only, damaged, server gone) rather than one request."""
-    reason = _short(exc)
+    reason = first_line(exc)
     text = str(exc).lower()
     if db is not None:
         free = _free_bytes(db)
@@ -576,7 +571,7 @@ class ArticleStore:
             except StoreError as exc:
                 raise type(exc)(f"cannot write {what}: {exc}") from exc
             except Exception as exc:
-                raise StoreError(f"cannot write {what}: {_short(exc)}") from exc
+                raise StoreError(f"cannot write {what}: {first_line(exc)}") from exc
         written = {p[0].id for p in todo}
         return [p[0].id in written for p in prepared]
 
@@ -619,7 +614,7 @@ class ArticleStore:
             except StoreError as exc:
                 raise type(exc)(f"cannot remove article {article_id}: {exc}") from exc
             except Exception as exc:
-                raise StoreError(f"cannot remove article {article_id}: {_short(exc)}") from exc
+                raise StoreError(f"cannot remove article {article_id}: {first_line(exc)}") from exc
         return True
 
     def collect_garbage(self) -> int:
