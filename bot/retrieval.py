@@ -31,7 +31,7 @@ from bot.bm25 import BM25Index
 from bot.names import name_keys
 from bot.textnorm import tokenize
 from ingest.sentence_vectors import decode_spans, decode_vectors
-from ingest.sentences import split_sentences
+from ingest.sentences import MIN_EVIDENCE_CHARS, evidence_spans
 from ingest.chunking import is_heading_line
 from ingest.errors import NewsbotError
 from ingest.store import ArticleStore, StoredChunk, date_ordinal
@@ -367,10 +367,13 @@ class HybridRetriever:
         """
         meta = passage.meta
         if meta.get("sents") and meta.get("sent_vecs"):
-            spans = decode_spans(meta["sents"])
-            vecs = decode_vectors(meta["sent_vecs"], count=len(spans))
+            stored = decode_spans(meta["sents"])
+            all_vecs = decode_vectors(meta["sent_vecs"], count=len(stored))
+            # Stores written before ingest applied MIN_EVIDENCE_CHARS still hold shorter spans.
+            keep = [i for i, (s, e) in enumerate(stored) if e - s >= MIN_EVIDENCE_CHARS]
+            spans, vecs = [stored[i] for i in keep], all_vecs[keep]
         else:
-            spans = [(s, e) for s, e in split_sentences(passage.text) if e - s >= 3]
+            spans = evidence_spans(passage.text)
             vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else []
         return [
             (passage.start + s, passage.start + e, passage.text[s:e], v) for (s, e), v in zip(spans, vecs)

@@ -21,7 +21,7 @@ from typing import Any
 from ingest.chunking import chunk_article
 from ingest.errors import IngestError, NewsbotError
 from ingest.loaders import discover_files, load_file
-from ingest.sentences import split_sentences
+from ingest.sentences import evidence_spans
 from ingest.store import ArticleStore, StoreFailure
 from ingest.types import Article, Chunk
 
@@ -177,7 +177,7 @@ class Ingestor:
         try:
             if getattr(embeddings, "pools_spans", False):
                 # Sentence vectors come out of the same forward pass (ingest.sentence_vectors).
-                spans = [split_sentences(t) for t in texts]
+                spans = [evidence_spans(t) for t in texts]
                 vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)
                 sentences = list(zip(spans, span_vecs))
             else:

@@ -132,3 +132,12 @@ def split_sentences(text: str, start: int = 0, max_len: int = MAX_SENTENCE) -> l
             if any(c.isalnum() for c in text[ps:pe]):
                 out.append((start + ps, start + pe))
     return out
+
+
+#: Spans shorter than this ("1.", "-") are not evidence: they are neither stored with vectors nor scored.
+MIN_EVIDENCE_CHARS = 3
+
+
+def evidence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of ``text`` that can serve as evidence (see :data:`MIN_EVIDENCE_CHARS`)."""
+    return [(s, e) for s, e in split_sentences(text) if e - s >= MIN_EVIDENCE_CHARS]
