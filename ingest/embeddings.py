@@ -68,19 +68,11 @@ class ArrayEmbeddings(Embeddings):
     def embed_documents_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors, plus one vector per character span of each text (its sentences).
-
-        This default embeds every span on its own; a backend that can see token embeddings
-        pools them instead, at no extra cost (``ingest.sentence_vectors``).
+        """Passage vectors, plus one vector per character span of each text (its sentences),
+        pooled from the same forward pass (``ingest.sentence_vectors``). Only backends with
+        ``pools_spans`` implement it; ingest embeds plain passages with the others.
         """
-        docs = self.embed_documents_array(texts)
-        flat = [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]
-        vecs = self.embed_documents_array(flat) if flat else _empty(self.dim)
-        out, i = [], 0
-        for sp in spans:
-            out.append(vecs[i : i + len(sp)])
-            i += len(sp)
-        return docs, out
+        raise NotImplementedError
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_documents_array(list(texts)).tolist()

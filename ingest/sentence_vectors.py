@@ -29,15 +29,12 @@ def encode_vectors(vectors: np.ndarray) -> str:
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
-def decode_vectors(text: str, dim: int | None = None, count: int | None = None) -> np.ndarray:
-    """The inverse of :func:`encode_vectors`, rows re-normalised to unit length."""
+def decode_vectors(text: str, count: int) -> np.ndarray:
+    """The inverse of :func:`encode_vectors` for ``count`` vectors, rows re-normalised to unit length."""
     raw = np.frombuffer(base64.b64decode(text), dtype=np.int8).astype(np.float32)
-    if count:
-        raw = raw.reshape(count, -1)
-    elif dim:
-        raw = raw.reshape(-1, dim)
-    else:
-        raise ValueError("decode_vectors needs dim or count")
+    if not count:
+        return np.zeros((0, 0), dtype=np.float32)
+    raw = raw.reshape(count, -1)
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return raw / norms
