@@ -25,7 +25,6 @@ measure query latency at size without re-embedding anything.
 from __future__ import annotations
 
 import gc
-import inspect
 import json
 import logging
 import math
@@ -34,7 +33,6 @@ import platform
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,8 +45,10 @@ from typing import Any
 import numpy as np
 
 from ingest.chunking import chunk_article
+from ingest.sentence_vectors import decode_spans, decode_vectors
+from ingest.sentences import split_sentences
 from ingest.errors import ConfigError, NewsbotError
-from ingest.types import Article, Chunk
+from ingest.types import Article
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ logger = logging.getLogger(__name__)
 CORPUS_FORMAT = 2
 GOALS = {"ingest_ratio": 0.85, "query_ratio": 1.5, "serve_rss_mb": 1536.0}
 QUERY_GOAL_SIZES = (10_000, 100_000)  # the question goal applies at these sizes
-DEFAULT_SIZES = (1_000, 10_000, 100_000)
 NOISE = 0.35  # per-dimension noise scale (x 1/sqrt(dim)): cosine to the real vector ~0.94
 
 Log = Callable[[str], None]
@@ -160,13 +159,9 @@ def article_file_text(article: Article) -> str:
 # =========================================================================== small helpers
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+def _ms(values: Sequence[float], percent: float) -> float:
+    """A percentile of durations in seconds, in milliseconds."""
+    return round(float(np.percentile(values, percent)) * 1000, 1)
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -232,11 +227,6 @@ class _PeakRSS:
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")[:60]
-
-
-def _write_batch(store: Any, items: list[tuple[Article, list[Chunk], np.ndarray, list | None]]) -> None:
-    """Write articles with precomputed vectors (and sentence vectors when the store keeps them)."""
-    store.write_articles(items)
 
 
 # =========================================================================== the benchmark
@@ -330,15 +320,11 @@ class Bench:
         """Real vectors (chunks and sentences) of the ingest run, to seed the sized corpora."""
         res = store.chunks.get(include=["embeddings", "metadatas"])
         self.pool = np.asarray(res["embeddings"], dtype=np.float32)
-        sent_vecs = []
-        try:
-            from ingest.sentence_vectors import decode_spans, decode_vectors
-
-            for meta in res["metadatas"]:
-                if meta and meta.get("sents") and meta.get("sent_vecs"):
-                    sent_vecs.append(decode_vectors(meta["sent_vecs"], count=len(decode_spans(meta["sents"]))))
-        except ImportError:  # pragma: no cover - older stores without sentence vectors
-            pass
+        sent_vecs = [
+            decode_vectors(meta["sent_vecs"], count=len(decode_spans(meta["sents"])))
+            for meta in res["metadatas"]
+            if meta and meta.get("sents") and meta.get("sent_vecs")
+        ]
         self.sent_pool = np.concatenate(sent_vecs) if sent_vecs else self.pool
         np.savez(self.pool_path(), chunks=self.pool, sentences=self.sent_pool)
 
@@ -376,8 +362,6 @@ class Bench:
         store = self.app_for(folder / "db", "bench").store
         rng = np.random.default_rng(size)
         dim = self.pool.shape[1]
-        takes_sentences = "sentences" in inspect.signature(store.write_article).parameters
-        from ingest.sentences import split_sentences
 
         written = 0
         i = 0
@@ -394,21 +378,19 @@ class Bench:
             base = self.pool[rng.integers(0, len(self.pool), size=len(chunks))]
             vecs = base + rng.normal(scale=NOISE / math.sqrt(dim), size=base.shape)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            sentences = None
-            if takes_sentences:
-                sentences = []
-                for c, v in zip(chunks, vecs):
-                    spans = split_sentences(c.text)
-                    sv = v + rng.normal(scale=2 * NOISE / math.sqrt(dim), size=(len(spans), dim))
-                    sv /= np.linalg.norm(sv, axis=1, keepdims=True)
-                    sentences.append((spans, sv.astype(np.float32)))
+            sentences = []
+            for c, v in zip(chunks, vecs):
+                spans = split_sentences(c.text)
+                sv = v + rng.normal(scale=2 * NOISE / math.sqrt(dim), size=(len(spans), dim))
+                sv /= np.linalg.norm(sv, axis=1, keepdims=True)
+                sentences.append((spans, sv.astype(np.float32)))
             batch.append((article, chunks, vecs.astype(np.float32), sentences))
             batch_chunks += len(chunks)
             written += len(chunks)
             if len(question_sources) < 4 * self.opt.questions and (not question_sources or rng.random() < 0.5):
                 question_sources.append(chunks[int(rng.integers(0, len(chunks)))].text)
             if batch_chunks >= 2000 or written >= size:
-                _write_batch(store, batch)
+                store.write_articles(batch)  # precomputed vectors and sentence vectors
                 batch, batch_chunks = [], 0
                 if written % 20000 < 2000 or written >= size:
                     rate = written / (time.perf_counter() - t0)
@@ -473,10 +455,10 @@ class Bench:
             "questions": len(ans_t),
             "answered": answered,
             "bm25_load_s": round(load_s, 2),
-            "answer_p50_ms": round(percentile(ans_t, 0.5) * 1000, 1),
-            "answer_p95_ms": round(percentile(ans_t, 0.95) * 1000, 1),
-            "baseline_p50_ms": round(percentile(base_t, 0.5) * 1000, 1),
-            "baseline_p95_ms": round(percentile(base_t, 0.95) * 1000, 1),
+            "answer_p50_ms": _ms(ans_t, 50),
+            "answer_p95_ms": _ms(ans_t, 95),
+            "baseline_p50_ms": _ms(base_t, 50),
+            "baseline_p95_ms": _ms(base_t, 95),
         }
         out["ratio_p50"] = round(out["answer_p50_ms"] / out["baseline_p50_ms"], 3)
         del chain, app
@@ -549,7 +531,7 @@ class Bench:
                 "first_answer_s": round(first_s, 2),
                 "peak_rss_mb": None if rss is None else round(rss, 1),
                 "rss_after_mb": None if now is None else round(now, 1),
-                "answer_p50_ms_over_http": round(percentile(times, 0.5) * 1000, 1),
+                "answer_p50_ms_over_http": _ms(times, 50),
             }
         finally:
             proc.send_signal(signal.SIGINT)
