@@ -112,6 +112,7 @@ class Ingestor:
             self._fail(report, str(path), reason, notify)
         notify("total", "", str(len(files)))
         self.store.collect_garbage()
+        committed = self.store.revisions()  # one read, not one per article
         pending: list[_Pending] = []
         for path in files:
             try:
@@ -123,26 +124,10 @@ class Ingestor:
                 logger.debug("loader crashed on %s", path, exc_info=True)
                 self._fail(report, str(path), f"could not read file ({type(exc).__name__}: {exc})", notify)
                 continue
-            new = 0
-            for article in articles:
-                chunks = chunk_article(
-                    article,
-                    size=self.chunking.size,
-                    max_size=self.chunking.max_size,
-                    overlap=self.chunking.overlap,
-                )
-                if not chunks:
-                    continue
-                if self.store.is_unchanged(article, chunks):
-                    report.unchanged += 1
-                    continue
-                pending.append(_Pending(str(path), article, chunks))
-                new += 1
-            if sum(len(p.chunks) for p in pending) >= self.embed_batch:
-                self._flush(pending, report, notify)
-                pending = []
-                if report.stopped:
-                    return report
+            new = sum(self._enqueue(pending, report, str(path), article, committed) for article in articles)
+            pending = self._flush_if_full(pending, report, notify, committed)
+            if report.stopped:
+                return report
             if not new:
                 notify("file", str(path), "unchanged")
         self._flush(pending, report, notify)
@@ -151,22 +136,43 @@ class Ingestor:
     def ingest_articles(self, articles: Sequence[Article], origin: str = "<input>") -> IngestReport:
         """Ingest already-loaded articles (used by tests and benchmarks)."""
         report = IngestReport()
-        pending = []
+        committed = self.store.revisions()
+        pending: list[_Pending] = []
+        quiet: ProgressFn = lambda *_: None  # noqa: E731
         for article in articles:
-            chunks = chunk_article(
-                article, size=self.chunking.size, max_size=self.chunking.max_size, overlap=self.chunking.overlap
-            )
-            if chunks and self.store.is_unchanged(article, chunks):
-                report.unchanged += 1
-            elif chunks:
-                pending.append(_Pending(article.path or origin, article, chunks))
-            if sum(len(p.chunks) for p in pending) >= self.embed_batch:
-                self._flush(pending, report, lambda *_: None)
-                pending = []
-                if report.stopped:
-                    return report
-        self._flush(pending, report, lambda *_: None)
+            self._enqueue(pending, report, article.path or origin, article, committed)
+            pending = self._flush_if_full(pending, report, quiet, committed)
+            if report.stopped:
+                return report
+        self._flush(pending, report, quiet)
         return report
+
+    def _enqueue(
+        self, pending: list[_Pending], report: IngestReport, origin: str, article: Article, committed: dict[str, str]
+    ) -> bool:
+        """Queue an article for embedding unless it has no text to chunk or is stored as it is."""
+        chunks = chunk_article(
+            article, size=self.chunking.size, max_size=self.chunking.max_size, overlap=self.chunking.overlap
+        )
+        if not chunks:
+            return False
+        if self.store.is_unchanged(article, chunks, committed):
+            report.unchanged += 1
+            return False
+        pending.append(_Pending(origin, article, chunks))
+        return True
+
+    def _flush_if_full(
+        self, pending: list[_Pending], report: IngestReport, notify: ProgressFn, committed: dict[str, str]
+    ) -> list[_Pending]:
+        """Embed and write the queue once it holds a batch's worth of chunks; the queue left.
+        ``committed`` is refreshed after a write (one read per batch), so an article met again
+        later in the run is seen as stored."""
+        if sum(len(p.chunks) for p in pending) < self.embed_batch:
+            return pending
+        self._flush(pending, report, notify)
+        committed.update(self.store.revisions())
+        return []
 
     def _flush(self, pending: list[_Pending], report: IngestReport, notify: ProgressFn) -> None:
         if not pending:

@@ -35,7 +35,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -484,9 +484,16 @@ class ArticleStore:
 
     # -- writing ------------------------------------------------------------
 
-    def is_unchanged(self, article: Article, chunks: Sequence[Chunk]) -> bool:
+    def is_unchanged(
+        self, article: Article, chunks: Sequence[Chunk], committed: Mapping[str, str] | None = None
+    ) -> bool:
+        """Is this exact revision stored? ``committed`` (from :meth:`revisions`) saves a store read
+        per article when many are checked; ``write_articles`` checks again under its lock."""
+        rev = article_revision(article, chunks, self.embedder_id)
+        if committed is not None:
+            return committed.get(article.id) == rev
         record = self.article(article.id)
-        return record is not None and record.rev == article_revision(article, chunks, self.embedder_id)
+        return record is not None and record.rev == rev
 
     def write_article(
         self,
