@@ -154,7 +154,6 @@ class Retrieval:
     question: str
     passages: list[Passage]
     query_vector: np.ndarray
-    lexical_coverage: float  # idf-weighted share of question terms the corpus knows
     dense_scores: list[float] = field(default_factory=list)  # cosines of the whole dense ranking
     passage_overlap: float = 0.0  # share of the question's terms found in the top passages
     cross_lingual: bool = False  # question and passages in different scripts
@@ -252,7 +251,6 @@ class HybridRetriever:
         filters: Filters | None = None,
         *,
         query_vector: np.ndarray | None = None,
-        lexical_query: str | None = None,
     ) -> Retrieval:
         """The ``k`` best passages for ``question`` (fused dense + BM25 ranking)."""
         self.sync()
@@ -266,16 +264,15 @@ class HybridRetriever:
             (c, s) for c, s in dense_hits if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
         ]
 
-        lex_query = lexical_query if lexical_query is not None else question
         allowed = None
         if not filters.is_empty():
             allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(  # noqa: E731
                 self._chunk_meta.get(cid, {})
             )
-        bm25_hits = self.bm25.search(lex_query, fetch, allowed=allowed)
-        coverage = self.lexical_coverage(lex_query)
-        name_hits = self.names.search(lex_query, fetch, allowed=allowed)
-        name_coverage = _coverage(self.names, name_keys(lex_query))
+        bm25_hits = self.bm25.search(question, fetch, allowed=allowed)
+        coverage = self.lexical_coverage(question)
+        name_hits = self.names.search(question, fetch, allowed=allowed)
+        name_coverage = _coverage(self.names, name_keys(question))
 
         fused: dict[str, float] = {}
         for rank, (chunk, _) in enumerate(dense):
@@ -319,7 +316,6 @@ class HybridRetriever:
             question=question,
             passages=passages,
             query_vector=qvec,
-            lexical_coverage=max(coverage, name_coverage * (1.0 - coverage)),
             dense_scores=[score for _, score in dense],
         )
 
@@ -384,7 +380,6 @@ class HybridRetriever:
         retrieval: Retrieval,
         *,
         top_passages: int = 5,
-        lexical_query: str | None = None,
     ) -> list[Evidence]:
         """Score every sentence of the top passages against the question, best first."""
         spans: list[tuple[Passage, int, int, str, np.ndarray]] = []
@@ -396,10 +391,11 @@ class HybridRetriever:
         if not spans:
             return []
         dense = np.stack([v for *_, v in spans]) @ retrieval.query_vector
-        query = lexical_query or retrieval.question
+        query = retrieval.question
         passages = retrieval.passages[:top_passages]
-        q_terms = self.question_terms(query, passages)
-        retrieval.cross_lingual = not _same_script(query, passages)
+        same_language = _same_script(query, passages)
+        q_terms = self.question_terms(query, passages, same_language=same_language)
+        retrieval.cross_lingual = not same_language
         retrieval.passage_overlap = _overlap(q_terms, " ".join(p.text for p in passages[:3]))
         out = []
         for (p, s, e, text, _), d in zip(spans, dense):
@@ -424,7 +420,9 @@ class HybridRetriever:
                 scored[word] = max(scored.get(word, 0.0), best)
         return sorted(scored, key=lambda w: -scored[w])[:limit]
 
-    def question_terms(self, text: str, passages: Sequence[Passage]) -> dict[str, float]:
+    def question_terms(
+        self, text: str, passages: Sequence[Passage], *, same_language: bool | None = None
+    ) -> dict[str, float]:
         """The question's terms (words and name keys) weighted by idf.
 
         A word the corpus has never seen weighs as much as the rarest known one and counts as
@@ -434,7 +432,8 @@ class HybridRetriever:
         """
         n = max(len(self.bm25), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        same_language = _same_script(text, passages)
+        if same_language is None:
+            same_language = _same_script(text, passages)
         terms: dict[str, float] = {}
         for t in dict.fromkeys(tokenize(text)) if same_language else ():
             terms[t] = self.bm25.idf(t) if self.bm25.df(t) else max_idf
