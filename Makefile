@@ -7,7 +7,7 @@ CORPUS ?=
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: install run test test-fast browser bench clean
+.PHONY: install run test test-fast browser bench eval-dev clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ test-fast: install
 
 bench: install
 	$(BIN)/newsbot bench
+
+# Every dev set of ../shared/eval through the chain, beside plain dense baselines (about 15 min).
+eval-dev: install
+	$(BIN)/python benchmarks/dev_matrix.py
 
 clean:
 	rm -rf $(VENV) newsbot-data .pytest_cache

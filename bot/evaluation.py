@@ -7,10 +7,16 @@ Question format (one JSON object per line, see ../shared/eval/README.md)::
 Scores, overall and per question language:
 
 - retrieval hit@k: a retrieved passage contains the gold text;
-- citation hit: a cited passage contains the gold text;
+- citation hit: a cited passage contains the gold text, whatever the answer's confidence (a
+  low-confidence answer shows its closest passage: the reader is shown the gold or not);
+- quote hit: a quoted sentence contains the gold text;
 - answer hit: every answer group has an alternative that the answer contains;
-- abstention accuracy: share of unanswerable questions that were abstained on;
-- false abstention: share of answerable questions that were abstained on;
+- abstention accuracy: share of unanswerable questions that were abstained on (confidence none);
+- false abstention: share of answerable questions that were abstained on (confidence none);
+- high share / high precision: share of answerable questions answered with confidence high, and
+  the citation hit among them;
+- unanswerable high: share of unanswerable questions that got a high-confidence answer (the
+  error that matters most: a confident answer the articles don't back);
 - latency p50/p95 (retrieve + answer).
 
 All matching uses :func:`bot.textnorm.normalize_for_match` (Arabic letters unified, diacritics
@@ -47,6 +53,7 @@ class Question:
     gold: str
     gold_article: str | None = None
     history: list[Any] | None = None
+    follow_up: bool = False  # leans on the history (a pronoun, a short question)
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -80,6 +87,7 @@ def load_questions(path: Path) -> list[Question]:
                 gold=str(obj.get("gold") or ""),
                 gold_article=obj.get("gold_article"),
                 history=obj.get("history"),
+                follow_up=bool(obj.get("follow_up", False)),
             )
         )
     if not out:
@@ -99,18 +107,23 @@ def answer_hit(answer: str, groups: list[list[str]]) -> bool:
 def score_result(q: Question, result: dict[str, Any]) -> dict[str, Any]:
     """Per-question verdicts (None where a metric doesn't apply)."""
     abstained = bool(result.get("abstained"))
+    confidence = result.get("confidence") or ("none" if abstained else "high")
     if not q.answerable:
-        return {"abstain_ok": abstained}
+        return {"abstain_ok": abstained, "unanswerable_high": confidence == "high", "confidence": confidence}
     gold = q.gold
     retrieved = [r.get("text", "") for r in result.get("retrieved", [])]
     cited = [c.get("text", "") for c in result.get("citations", [])]
+    citation_hit = any(contains(t, gold) for t in cited) if gold else None
     return {
         "retrieval_hit": any(contains(t, gold) for t in retrieved) if gold else None,
         "retrieval_hit1": (contains(retrieved[0], gold) if retrieved else False) if gold else None,
-        "citation_hit": any(contains(t, gold) for t in cited) if gold else None,
+        "citation_hit": citation_hit,
         "quote_hit": any(contains(c.get("quote", ""), gold) for c in result.get("citations", [])) if gold else None,
         "answer_hit": answer_hit(result.get("answer", ""), q.answers) if not abstained else False,
         "false_abstain": abstained,
+        "confidence": confidence,
+        "high": confidence == "high",
+        "high_hit": citation_hit if confidence == "high" else None,
     }
 
 
@@ -139,7 +152,10 @@ def summarize(rows: list[tuple[Question, dict[str, Any], float]], k: int) -> dic
             "quote_hit": _rate(v.get("quote_hit") for v in answerable),
             "answer_hit": _rate(v.get("answer_hit") for v in answerable),
             "false_abstention": _rate(v.get("false_abstain") for v in answerable),
+            "high_share": _rate(v.get("high") for v in answerable),
+            "high_precision": _rate(v.get("high_hit") for v in answerable),
             "abstention_accuracy": _rate(v.get("abstain_ok") for v in verdicts if "abstain_ok" in v),
+            "unanswerable_high": _rate(v.get("unanswerable_high") for v in verdicts if "abstain_ok" in v),
             "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if latencies else None,
             "latency_ms_p95": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
         }
