@@ -47,7 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import DEFAULT_STORES, DEV_SETS, SHARED, Loaded, open_set  # noqa: E402
+from devsets import Loaded, add_arguments, loaded_sets  # noqa: E402
 
 from bot.evaluation import Question, contains, score_result  # noqa: E402
 
@@ -234,10 +234,7 @@ def format_table(lines: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", type=Path, default=SHARED, help="the shared folder (with eval/)")
-    ap.add_argument("--stores", type=Path, default=DEFAULT_STORES, help="one store folder per set")
-    ap.add_argument("--sets", default=",".join(DEV_SETS), help="comma-separated: " + ",".join(DEV_SETS))
-    ap.add_argument("--limit", type=int, default=0, help="first N questions per set (0 = all)")
+    add_arguments(ap)
     ap.add_argument("--no-leave-out", action="store_true", help="skip the leave-article-out asks")
     ap.add_argument("--switch-every", type=int, default=4,
                     help="also ask every Nth standalone question after a turn about another article (0: never)")
@@ -251,12 +248,7 @@ def main() -> None:
         print(msg, file=sys.stderr, flush=True)
 
     rows: list[dict[str, Any]] = []
-    for name in args.sets.split(","):
-        dev = DEV_SETS[name]
-        if not dev.available(args.shared):
-            log(f"[{name}] skipped: its files are not under {args.shared}")
-            continue
-        loaded = open_set(dev, args.shared, args.stores, limit=args.limit, log=log)
+    for loaded in loaded_sets(args, log):
         rows += run_set(loaded, leave_out=not args.no_leave_out, switch_every=args.switch_every,
                         chained=not args.no_chained, log=log)
     if args.dump:

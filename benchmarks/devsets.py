@@ -11,7 +11,9 @@ ingest is idempotent, so a second run only checks that nothing changed.
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,3 +100,22 @@ def open_set(dev: DevSet, shared: Path, stores: Path, *, limit: int = 0, embeddi
         if aid:
             gold_ids[q.id] = aid
     return Loaded(dev, app, questions, gold_ids)
+
+
+def add_arguments(ap: argparse.ArgumentParser, sets: str = ",".join(DEV_SETS)) -> None:
+    """The options every dev-set script takes: where the data and the stores are, which sets."""
+    ap.add_argument("--shared", type=Path, default=SHARED, help="the shared folder (with eval/)")
+    ap.add_argument("--stores", type=Path, default=DEFAULT_STORES, help="one store folder per set")
+    ap.add_argument("--sets", default=sets, help="comma-separated: " + ",".join(DEV_SETS))
+    ap.add_argument("--limit", type=int, default=0, help="first N questions per set (0 = all)")
+
+
+def loaded_sets(args: argparse.Namespace, log=None) -> Iterator[Loaded]:
+    """Each set named by ``--sets`` whose files are there, opened (and ingested if needed)."""
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    for name in args.sets.split(","):
+        dev = DEV_SETS[name]
+        if not dev.available(args.shared):
+            log(f"[{name}] skipped: its files are not under {args.shared}")
+            continue
+        yield open_set(dev, args.shared, args.stores, limit=args.limit, log=log)

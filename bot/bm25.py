@@ -180,6 +180,18 @@ class BM25Index:
             tid = self._vocab.get(term)
             return 0 if tid is None else len(self._post_docs[tid])
 
+    def matched(self, doc_id: str, terms: Iterable[str]) -> set[str]:
+        """Which of the (already tokenised) ``terms`` the document holds; empty if unknown."""
+        with self._lock:
+            slot = self._slot.get(doc_id)
+            held = self._doc_terms[slot] if slot is not None else None
+            if held is None:
+                return set()
+            wanted = {tid: t for t in terms if (tid := self._vocab.get(t)) is not None}
+            if not wanted:
+                return set()
+            return {wanted[tid] for tid in set(held.tolist()) & wanted.keys()}
+
     def idf(self, term: str) -> float:
         """idf of an already-tokenised term (0 docs -> 0.0)."""
         with self._lock:

@@ -1,6 +1,6 @@
 """The answer chain: one LangChain Runnable that the CLI, the web UI and the evaluation all call.
 
-Input (a dict)::
+Input (a dict, or just the question)::
 
     {"question": str,
      "history": [...],            # optional: chat messages or earlier results (bot.conversation)
@@ -14,6 +14,11 @@ Input (a dict)::
     {"event": "delta", "text": str}                # answer text as it is written (raw)
     {"event": "result", "result": {...}}           # the final, citation-checked result
 
+The result's ``confidence`` says how sure the answer is (``bot.confidence``): ``"high"`` (the
+quoted sentence answers), ``"low"`` (the answer starts with a hedge, also given as
+``result["hedge"]``, then the closest sentence with its citation; ``abstained`` is false) or
+``"none"`` (``abstained`` is true: "The articles don't say.", no citations).
+
 The streamed deltas are the answerer's raw text; the final result is what survived the citation
 checks (unsupported sentences dropped, numbers renumbered), so a UI replaces the streamed text
 with ``result["answer"]`` at the end.
@@ -25,31 +30,39 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.citations import clean_answer
-from bot.conversation import Turn, as_messages, looks_like_follow_up, parse_history
-from bot.extractive import (
-    DEFAULT_ABSTENTION,
-    AbstentionRule,
-    abstention_features,
-    rank_evidence,
-    select_sentences,
-)
+from bot.citations import Claim, clean_answer
+from bot.confidence import DEFAULT_CONFIDENCE, Confidence, ConfidenceModel, features
+from bot.conversation import Conversation, Turn, as_messages, conversation, looks_like_follow_up, parse_history
+from bot.extractive import RankingWeights, rank_evidence, select_sentences
 from bot.grounding import GroundedAnswer, Quote, SupportChecker, finalize, ground_claims
 from bot.llm import answer_messages, condense_question, stream_answer
 from bot.relations import question_relation
 from bot.retrieval import Filters, HybridRetriever, Retrieval
-from bot.names import name_keys
-from bot.textnorm import detect_lang, tokenize
-from bot.citations import Claim
+from bot.textnorm import detect_lang
 from ingest.errors import NewsbotError
-from prompts.templates import ABSTAIN_MESSAGES
+from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES
 
 logger = logging.getLogger(__name__)
+
+# A question asked in a conversation is searched with it. CONTEXT_WEIGHT: the weight of the
+# conversation's embedding (earlier turns + the question) next to the question's own in the query
+# vector; CONVERSATION_HEAD_START: the head start of passages in the conversation's articles in
+# the fusion (cosine units). One pair for questions that lean on the conversation ("What did he
+# do?", ``looks_like_follow_up``), one for the others (a new question may change the topic).
+# Chosen by benchmarks/fit_followups.py: coqa-news-dev conversations, and arcd/mlqa questions
+# asked right after a turn about another article.
+# Measured there: any pull of the conversation on the other questions cost the questions that
+# change the topic more than it gave the ones that don't, so they are searched alone.
+CONTEXT_WEIGHT = {"follow-up": 3.0, "other": 0.0}
+CONVERSATION_HEAD_START = {"follow-up": 0.05, "other": 0.0}
+
 
 
 class EmptyStoreError(NewsbotError):
@@ -57,8 +70,19 @@ class EmptyStoreError(NewsbotError):
         super().__init__("no articles yet: ingest articles first: newsbot ingest PATH")
 
 
+@dataclass
+class _Request:
+    question: str
+    k: int
+    answerer: str
+    filters: Filters
+    turns: list[Turn]
+    language: str
+    model: Any
+
+
 class NewsbotChain(Runnable[dict, dict]):
-    """Question (+ history) → answer with verified citations, or an abstention."""
+    """Question (+ history) → answer with verified citations and a confidence level."""
 
     def __init__(
         self,
@@ -70,7 +94,8 @@ class NewsbotChain(Runnable[dict, dict]):
         k: int = 5,
         evidence_passages: int = 5,
         relation_check: bool = True,
-        abstention: AbstentionRule = DEFAULT_ABSTENTION,
+        confidence: ConfidenceModel = DEFAULT_CONFIDENCE,
+        ranking: RankingWeights = RankingWeights(),
     ) -> None:
         self.retriever = retriever
         self.answerer = answerer
@@ -80,7 +105,8 @@ class NewsbotChain(Runnable[dict, dict]):
         self.k = k
         self.evidence_passages = evidence_passages
         self.relation_check = relation_check
-        self.abstention = abstention
+        self.confidence = confidence
+        self.ranking = ranking
         self.support = SupportChecker(retriever._sentence_vectors, retriever.sentences)
 
     # -------------------------------------------------------------- Runnable interface
@@ -114,113 +140,166 @@ class NewsbotChain(Runnable[dict, dict]):
 
     # -------------------------------------------------------------- the steps
 
-    def _run(self, request: dict[str, Any]) -> Iterator[dict]:
+    def _parse(self, request: dict[str, Any]) -> _Request:
         question = str(request.get("question") or "").strip()
         if not question:
             raise NewsbotError("empty question")
-        k = int(request.get("k") or self.k)
         answerer = request.get("answerer") or self.answerer
-        filters = Filters(**{key: v for key, v in (request.get("filters") or {}).items() if v})
-        turns = parse_history(request.get("history"))
-        language = detect_lang(question)
-
-        t0 = time.perf_counter()
-        if self.retriever.is_empty():
-            raise EmptyStoreError()
         model = self.chat_models.get(answerer) if answerer != "extractive" else None
         if answerer != "extractive" and model is None:
             raise NewsbotError(f"answerer {answerer!r} is not configured (see NEWSBOT_ANSWERER)")
+        return _Request(
+            question=question,
+            k=int(request.get("k") or self.k),
+            answerer=answerer,
+            filters=Filters(**{key: v for key, v in (request.get("filters") or {}).items() if v}),
+            turns=parse_history(request.get("history")),
+            language=detect_lang(question),
+            model=model,
+        )
 
-        search_question = self._resolve_follow_up(question, turns, model)
-        retrieval = self.retriever.retrieve(search_question, k, filters)
+    def retrieve_for(self, request: dict[str, Any]) -> Retrieval:
+        """The passages and scored sentences the answer of ``request`` is chosen from."""
+        return self._retrieve(self._parse(request))
+
+    def _retrieve(self, req: _Request) -> Retrieval:
+        if self.retriever.is_empty():
+            raise EmptyStoreError()
+        search_question, qvec, prior, fusion = req.question, None, (), None
+        conv: Conversation | None = None
+        if req.turns and req.model is not None:
+            search_question = condense_question(req.model, req.question, as_messages(req.turns[-3:]))
+        elif req.turns:
+            tier = "follow-up" if looks_like_follow_up(req.question) else "other"
+            if CONTEXT_WEIGHT[tier] or CONVERSATION_HEAD_START[tier]:
+                conv = conversation(req.turns)
+            if conv is not None:
+                # Searched with the conversation: the vector leans towards the embedding of the
+                # earlier turns plus the question, and the articles the conversation was about
+                # (cited by earlier results, else nearest to the conversation) get a head start.
+                own = self.retriever.embed_query(req.question)
+                with_turns = self.retriever.embed_query(f"{conv.text} {req.question}")
+                qvec = _mix(own, with_turns, CONTEXT_WEIGHT[tier])
+                prior = conv.articles or tuple(self.retriever.nearest_articles(with_turns, 1, req.filters))
+                fusion = replace(self.retriever.fusion, conversation=CONVERSATION_HEAD_START[tier])
+        retrieval = self.retriever.retrieve(
+            search_question, req.k, req.filters, query_vector=qvec, prior_articles=prior, fusion=fusion
+        )
+        # The answer sentence is picked with the same vector: scoring sentences with less of the
+        # conversation was measured (benchmarks/fit_followups.py --sentence-only) and cost
+        # coqa-news-dev follow-ups citation hits (0.683 at half the weight, 0.722 at the same).
         retrieval.evidence = self.retriever.sentence_evidence(retrieval, top_passages=self.evidence_passages)
+        retrieval.search_question = search_question
+        retrieval.conversation = conv
+        retrieval.prior_articles = tuple(prior)
+        return retrieval
+
+    def _run(self, request: dict[str, Any]) -> Iterator[dict]:
+        req = self._parse(request)
+        t0 = time.perf_counter()
+        retrieval = self._retrieve(req)
         t_retrieve = time.perf_counter() - t0
         yield {"event": "retrieved", "retrieved": [p.as_dict() for p in retrieval.passages]}
 
         t1 = time.perf_counter()
-        if model is None:
-            grounded, features = self._extractive(retrieval, question)
-            if grounded.text:
-                yield {"event": "delta", "text": grounded.text}
+        hedge: str | None = None
+        if req.model is None:
+            grounded, confidence, evidence = self._extractive(retrieval, req.question)
+            if confidence == "low":
+                hedge = _hedge("closest", req.language)
         else:
-            features = {}
+            evidence = {}
             numbered = {p.rank: p for p in retrieval.passages}
             passages = [
                 {"n": p.rank, "title": p.title, "date": p.meta.get("date"), "text": p.text}
                 for p in retrieval.passages
             ]
             raw_parts: list[str] = []
-            for delta in stream_answer(model, answer_messages(search_question, passages, language)):
+            messages = answer_messages(retrieval.search_question, passages, req.language)
+            for delta in stream_answer(req.model, messages):
                 raw_parts.append(delta)
                 yield {"event": "delta", "text": delta}
-            raw = "".join(raw_parts)
-            cleaned = clean_answer(raw, valid=set(numbered))
+            cleaned = clean_answer("".join(raw_parts), valid=set(numbered))
             if cleaned.abstained:
                 grounded = GroundedAnswer(text="", citations=[], dropped_numbers=cleaned.dropped)
             else:
                 grounded = ground_claims(cleaned.claims, numbered, self.support)
                 grounded.dropped_numbers = cleaned.dropped
+            # The LLM's answer is confident unless the citation checks had to remove claims.
+            confidence = "none" if grounded.abstained else "low" if grounded.dropped_claims else "high"
+            if confidence == "low":
+                hedge = _hedge("partial", req.language)
         t_answer = time.perf_counter() - t1
 
-        abstained = grounded.abstained
-        result = {
-            "question": question,
-            "answer": ABSTAIN_MESSAGES.get(language, ABSTAIN_MESSAGES["en"]) if abstained else grounded.text,
+        abstained = confidence == "none"
+        if abstained:
+            answer = ABSTAIN_MESSAGES.get(req.language, ABSTAIN_MESSAGES["en"])
+        else:
+            answer = f"{hedge} {grounded.text}" if hedge else grounded.text
+        if req.model is None and answer and not abstained:
+            yield {"event": "delta", "text": answer}
+        result: dict[str, Any] = {
+            "question": req.question,
+            "answer": answer,
             "abstained": abstained,
-            "language": language,
+            "confidence": confidence,
+            "language": req.language,
             "citations": [] if abstained else [_citation_dict(c) for c in grounded.citations],
             "retrieved": [p.as_dict() for p in retrieval.passages],
             "timings_ms": {"retrieve": round(t_retrieve * 1000, 1), "answer": round(t_answer * 1000, 1)},
-            "answerer": answerer,
+            "answerer": req.answerer,
         }
-        if search_question != question:
-            result["standalone_question"] = search_question
+        if hedge:
+            result["hedge"] = hedge
+        if retrieval.search_question != req.question:
+            result["standalone_question"] = retrieval.search_question
+        if retrieval.conversation is not None:
+            result["conversation"] = {
+                "context": retrieval.conversation.text,
+                "articles": list(retrieval.prior_articles),
+            }
         if grounded.dropped_claims:
             result["dropped_claims"] = grounded.dropped_claims
         if grounded.dropped_numbers:
             result["dropped_citations"] = grounded.dropped_numbers
-        if features:
-            result["evidence"] = {k: round(v, 4) for k, v in features.items()}
+        if evidence:
+            result["evidence"] = {k: round(v, 4) for k, v in evidence.items()}
         yield {"event": "result", "result": result}
 
-    def _resolve_follow_up(self, question: str, turns: list[Turn], model: Any) -> str:
-        """The question to retrieve with: standalone (LLM), or the follow-up plus the topic it
-        refers to (no LLM): the most specific words of the previous question (its names and rarest
-        terms), so "Where did he go next?" keeps asking about Yevkurov in Benghazi."""
-        if not turns:
-            return question
-        if model is not None:
-            return condense_question(model, question, as_messages(turns[-3:]))
-        if not looks_like_follow_up(question):
-            return question
-        carried = self.retriever.salient_words(turns[-1].question, limit=4)
-        asked = set(tokenize(question)) | set(name_keys(question))
-        carried = [w for w in carried if not (set(tokenize(w)) | set(name_keys(w))) <= asked]  # whole words
-        return f"{question} {' '.join(carried)}".strip()
-
-    def _extractive(self, retrieval: Retrieval, question: str) -> tuple[GroundedAnswer, dict[str, float]]:
-        evidence = retrieval.evidence
-        if not evidence:
-            return GroundedAnswer(text="", citations=[]), {}
-        ranked = rank_evidence(evidence)
-        features = abstention_features(retrieval, ranked)
-        features["p_answerable"] = p = self.abstention.probability(features)
-        if p < self.abstention.model(features).threshold:
-            return GroundedAnswer(text="", citations=[]), features
-        # The user's own words decide the relation, not the words a follow-up carried over.
+    def _extractive(self, retrieval: Retrieval, question: str) -> tuple[GroundedAnswer, Confidence, dict[str, float]]:
+        """The best sentence (a second one when it adds what the first lacks), and how sure."""
+        if not retrieval.evidence:
+            return GroundedAnswer(text="", citations=[]), "none", {}
+        ranked = rank_evidence(retrieval.evidence, self.ranking)
+        evidence = features(retrieval, ranked)
+        evidence["p_correct"] = p = self.confidence.probability(evidence)
+        confidence = self.confidence.level(p)
+        if confidence == "none":
+            return GroundedAnswer(text="", citations=[]), confidence, evidence
+        # The user's own words decide the relation, not the conversation around them.
         relation = question_relation(question) if self.relation_check else None
         if relation is not None:
-            # The passages must hold a sentence that can state the asked-for relation (see
-            # bot/relations.py); which sentence answers stays the evidence ranking's choice.
+            # Evidence scores say a sentence is on the topic, not that it gives a birth date (see
+            # bot/relations.py): without a sentence that can state the relation, not "high".
             stated = any(relation.stated_in(ev.text) for ev in ranked)
-            features["relation_stated"] = 1.0 if stated else 0.0
-            if not stated:
-                return GroundedAnswer(text="", citations=[]), features
-        chosen = select_sentences(ranked)
+            evidence["relation_stated"] = 1.0 if stated else 0.0
+            if not stated and confidence == "high":
+                confidence = "low"
+        chosen = select_sentences(ranked) if confidence == "high" else ranked[:1]
         kept = [
             (Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen
         ]
-        return finalize(kept), features
+        return finalize(kept), confidence, evidence
+
+
+def _mix(own: np.ndarray, with_turns: np.ndarray, weight: float) -> np.ndarray:
+    vec = own + weight * with_turns
+    return (vec / (np.linalg.norm(vec) or 1.0)).astype(np.float32)
+
+
+def _hedge(kind: str, language: str) -> str:
+    messages = HEDGE_MESSAGES[kind]
+    return messages.get(language, messages["en"])
 
 
 def _citation_dict(c: Any) -> dict[str, Any]:

@@ -219,7 +219,13 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
     if as_json:
         _echo_json(result)
         return
-    click.echo(result["answer"])
+    hedge = result.get("hedge") if result.get("confidence") == "low" else None
+    if hedge and result["answer"].startswith(hedge):
+        # The hedge on a line of its own, then the closest sentence.
+        click.echo(hedge)
+        click.echo(result["answer"][len(hedge):].strip())
+    else:
+        click.echo(result["answer"])
     if result["citations"]:
         click.echo("")
         click.echo("Sources:" if result["language"] != "ar" else "المصادر:")

@@ -21,7 +21,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +34,76 @@ from ingest.sentence_vectors import decode_spans, decode_vectors
 from ingest.sentences import MIN_EVIDENCE_CHARS, evidence_spans
 from ingest.chunking import is_heading_line
 from ingest.errors import NewsbotError
+from ingest.language import detect_language
 from ingest.store import ArticleStore, StoredChunk, date_ordinal
 
 logger = logging.getLogger(__name__)
 
-RRF_K = 60
+# Fusion weights (see :func:`fuse`). Chosen by benchmarks/fit_fusion.py on the four dev sets of
+# ../shared/eval (arcd, mlqa en+ar, coqa, seed) at once; its output gives the leave-one-set-out
+# figures. Neither channel may cost any set or language more than 0.01 hit@1 or hit@5 against
+# plain dense retrieval.
+W_WORDS = 0.08
+W_NAMES = 0.04
+# The "typical" cosine of a question in a language: the median of its dense ranking from this
+# rank on (the few best are the candidates themselves, not the background).
+TYPICAL_FROM_RANK = 5
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    words: float = W_WORDS
+    names: float = W_NAMES
+    conversation: float = 0.0  # head start of passages in the conversation's articles (bot/chain.py)
+
+
+@dataclass
+class Candidate:
+    """A passage proposed by some channel, with what every channel says of it."""
+
+    chunk: StoredChunk
+    dense: float  # cosine to the question
+    relative: float  # cosine minus the question's typical cosine in the passage's language
+    bm25: float  # raw BM25 score over words (0: not among BM25's best)
+    words: float  # BM25 / the question's best BM25, times the corpus' coverage of its words
+    names: float  # idf-weighted share of the question's (corpus-known) name keys it holds
+    same_script: bool  # written in the question's script
+    prior: bool = False  # in an article the conversation was about
+
+
+@dataclass
+class CandidateSet:
+    question: str
+    query_vector: np.ndarray
+    items: list[Candidate]
+    dense_scores: list[float] = field(default_factory=list)  # cosines of the dense ranking(s), best first
+    coverage: float = 0.0  # idf-weighted share of the question's words the corpus knows
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self.items)
+
+
+def fuse(cands: Iterable[Candidate], weights: FusionWeights = FusionWeights()) -> list[tuple[Candidate, float]]:
+    """Rank candidates: relative cosine, plus BM25 for passages in the question's script (an
+    English word matching an English article says nothing about an Arabic one), plus the share of
+    the question's names for passages in another script (Haftar ↔ حفتر). Both lexical terms are
+    0..1 per question, so the weights mean the same in every corpus and language."""
+    scored = [
+        (
+            c,
+            c.relative
+            + (weights.words * c.words if c.same_script else weights.names * c.names)
+            + weights.conversation * c.prior,
+        )
+        for c in cands
+    ]
+    scored.sort(key=lambda cs: (-cs[1], cs[0].chunk.id))
+    return scored
+
+
+def _typical(scores: Sequence[float]) -> float:
+    tail = scores[TYPICAL_FROM_RANK:] or scores[-1:]
+    return float(np.median(tail))
 
 
 class InvalidFilter(NewsbotError):
@@ -118,6 +183,7 @@ class Passage:
     dense: float | None = None  # cosine similarity to the question
     bm25: float | None = None
     rank: int = 0
+    relative: float = 0.0  # dense minus the question's typical cosine in the passage's language
 
     @property
     def title(self) -> str:
@@ -146,7 +212,12 @@ class Evidence:
     text: str
     dense: float
     lexical: float
+    relative: float = 0.0  # dense minus the question's typical cosine in the passage's language
     score: float = 0.0
+    # The question's terms that count over this passage (idf-weighted; shared, not copied) and
+    # those the sentence holds: ``lexical`` is the weighted share of ``terms`` in ``matched``.
+    terms: dict[str, float] = field(default_factory=dict)
+    matched: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -158,11 +229,16 @@ class Retrieval:
     passage_overlap: float = 0.0  # share of the question's terms found in the top passages
     cross_lingual: bool = False  # question and passages in different scripts
     evidence: list[Evidence] = field(default_factory=list)
+    candidates: CandidateSet | None = None
+    # Set by the chain: what was searched (an LLM may condense a follow-up) and with what context.
+    search_question: str = ""
+    conversation: Any = None
+    prior_articles: tuple[str, ...] = ()
 
 
 def _chunk_filter_meta(chunk: StoredChunk) -> dict[str, Any]:
     meta = chunk.metadata
-    return {k: meta.get(k) for k in ("article_id", "source", "date_ord")}
+    return {k: meta.get(k) for k in ("article_id", "source", "date_ord", "lang")}
 
 
 class HybridRetriever:
@@ -175,10 +251,13 @@ class HybridRetriever:
         *,
         fetch_k: int = 30,
         sentence_cache: int = 20000,
+        fusion: FusionWeights = FusionWeights(),
     ) -> None:
         self.store = store
         self.embeddings = embeddings
         self.fetch_k = fetch_k
+        self.fusion = fusion
+        self._lang_chunks: dict[str, int] = {}  # chunks per (stored) article language
         self.bm25 = BM25Index()
         # Consonant-skeleton keys of names: the cross-script lexical channel (bot.names).
         self.names = BM25Index(tokenizer=name_keys)
@@ -209,7 +288,8 @@ class HybridRetriever:
                 self.bm25.remove(ids)
                 self.names.remove(ids)
                 for cid in ids:
-                    self._chunk_meta.pop(cid, None)
+                    meta = self._chunk_meta.pop(cid, None)
+                    self._count_lang(meta, -1)
             if fresh and not self._revisions:
                 # First load: read all chunks in pages rather than one query per article.
                 wanted = set(fresh)
@@ -227,13 +307,23 @@ class HybridRetriever:
                 items = []
                 for c in page:
                     self._article_chunks.setdefault(c.article_id, []).append(c.id)
-                    self._chunk_meta[c.id] = _chunk_filter_meta(c)
+                    self._chunk_meta[c.id] = meta = _chunk_filter_meta(c)
+                    self._count_lang(meta, +1)
                     items.append((c.id, c.text))
                 self.bm25.add(items)
                 self.names.add(items)
             self._revisions = revisions
             self._generation = generation
             logger.info("BM25 in step: %d articles, %d chunks", len(revisions), len(self.bm25))
+
+    def _count_lang(self, meta: dict[str, Any] | None, delta: int) -> None:
+        lang = (meta or {}).get("lang")
+        if lang:
+            n = self._lang_chunks.get(lang, 0) + delta
+            if n > 0:
+                self._lang_chunks[lang] = n
+            else:
+                self._lang_chunks.pop(lang, None)
 
     def is_empty(self) -> bool:
         self.sync()
@@ -251,73 +341,153 @@ class HybridRetriever:
         filters: Filters | None = None,
         *,
         query_vector: np.ndarray | None = None,
+        prior_articles: Sequence[str] = (),
+        fusion: FusionWeights | None = None,
     ) -> Retrieval:
-        """The ``k`` best passages for ``question`` (fused dense + BM25 ranking)."""
+        """The ``k`` best passages for ``question`` (fused ranking, see :func:`fuse`).
+
+        ``query_vector`` replaces the question's own embedding (a follow-up is searched with its
+        conversation); passages of ``prior_articles`` (where the conversation was) are looked at
+        first: they are always candidates, and ``fusion.conversation`` gives them a head start.
+        """
+        cands = self.candidates(question, filters, query_vector=query_vector, prior_articles=prior_articles)
+        return self.rank(cands, k, fusion)
+
+    def rank(self, cands: CandidateSet, k: int, fusion: FusionWeights | None = None) -> Retrieval:
+        """The ``k`` best of ``cands`` by :func:`fuse` (this retriever's weights unless given)."""
+        ranked = fuse(cands, fusion or self.fusion)[:k]
+        passages = [
+            Passage(
+                chunk_id=c.chunk.id,
+                article_id=c.chunk.article_id,
+                text=c.chunk.text,
+                start=c.chunk.start,
+                end=c.chunk.end,
+                meta=c.chunk.metadata,
+                score=score,
+                dense=c.dense,
+                bm25=c.bm25 or None,
+                rank=rank,
+                relative=c.relative,
+            )
+            for rank, (c, score) in enumerate(ranked, 1)
+        ]
+        return Retrieval(
+            question=cands.question,
+            passages=passages,
+            query_vector=cands.query_vector,
+            dense_scores=cands.dense_scores,
+            candidates=cands,
+        )
+
+    def candidates(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        query_vector: np.ndarray | None = None,
+        prior_articles: Sequence[str] = (),
+    ) -> CandidateSet:
+        """Every passage a channel proposes for ``question``, with what each channel says of it.
+
+        Dense: the ``fetch_k`` nearest chunks, asked per language when the corpus holds more than
+        one (a question's cosines to passages in its own language run systematically higher than
+        to translations of the same text, so an English question over a mixed corpus would
+        otherwise never see the Arabic passage that answers it). BM25 over words and over name
+        keys: their ``fetch_k`` best.
+        """
         self.sync()
         filters = filters or Filters()
         qvec = self.embed_query(question) if query_vector is None else query_vector
-        fetch = max(self.fetch_k, 3 * k)
+        fetch = self.fetch_k
         revisions = self._revisions
+        q_script = detect_language(question) or "en"
 
-        dense_hits = self.store.query(qvec, fetch, where=filters.chroma_where())
-        dense: list[tuple[StoredChunk, float]] = [
-            (c, s) for c, s in dense_hits if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
-        ]
+        dense, by_lang = self._dense(qvec, filters)
+        langs = list(by_lang)
+        base_where = filters.chroma_where()
+        prior = set(prior_articles)
+        if prior:
+            where = {"article_id": {"$in": sorted(prior)}}
+            where = where if base_where is None else {"$and": [base_where, where]}
+            for c, s in self.store.query(qvec, fetch, where=where):
+                if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks:
+                    dense.setdefault(c.id, (c, s))
 
         allowed = None
         if not filters.is_empty():
             allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(  # noqa: E731
                 self._chunk_meta.get(cid, {})
             )
-        bm25_hits = self.bm25.search(question, fetch, allowed=allowed)
-        coverage = self.lexical_coverage(question)
-        name_hits = self.names.search(question, fetch, allowed=allowed)
-        name_coverage = _coverage(self.names, name_keys(question))
-
-        fused: dict[str, float] = {}
-        for rank, (chunk, _) in enumerate(dense):
-            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        bm25_weight = coverage
-        for rank, (cid, _) in enumerate(bm25_hits):
-            fused[cid] = fused.get(cid, 0.0) + bm25_weight / (RRF_K + rank + 1)
-        # Names only get a say of their own when the words don't (another script).
-        name_weight = name_coverage * (1.0 - coverage)
-        for rank, (cid, _) in enumerate(name_hits):
-            fused[cid] = fused.get(cid, 0.0) + name_weight / (RRF_K + rank + 1)
-
-        top_ids = sorted(fused, key=lambda cid: -fused[cid])[:k]
-        known = {c.id: (c, s) for c, s in dense}
-        missing = [cid for cid in top_ids if cid not in known]
+        bm25_hits = dict(self.bm25.search(question, fetch, allowed=allowed))
+        name_hits = dict(self.names.search(question, fetch, allowed=allowed))
+        missing = [cid for cid in dict.fromkeys([*bm25_hits, *name_hits]) if cid not in dense]
         if missing:
-            # Found by BM25 only: its cosine comes from the vector stored with it.
+            # Found by a lexical channel only: its cosine comes from the vector stored with it.
             for chunk, vec in self.store.get_chunks_with_vectors(missing):
-                known[chunk.id] = (chunk, float(np.asarray(vec, dtype=np.float32) @ qvec))
-        bm25_scores = dict(bm25_hits)
-        passages = []
-        for cid in top_ids:
-            if cid not in known:
-                continue
-            chunk, dscore = known[cid]
-            passages.append(
-                Passage(
-                    chunk_id=chunk.id,
-                    article_id=chunk.article_id,
-                    text=chunk.text,
-                    start=chunk.start,
-                    end=chunk.end,
-                    meta=chunk.metadata,
-                    score=fused[cid],
-                    dense=dscore,
-                    bm25=bm25_scores.get(cid),
-                    rank=len(passages) + 1,
+                if revisions.get(chunk.article_id) == chunk.rev:
+                    dense[chunk.id] = (chunk, float(np.asarray(vec, dtype=np.float32) @ qvec))
+
+        # The question's typical cosine in each language: the middle of that language's dense
+        # ranking below its top few (``_typical``).
+        pooled = sorted((s for scores in by_lang.values() for s in scores), reverse=True)
+        typical = {lang: _typical(scores) for lang, scores in by_lang.items() if scores}
+        fallback = _typical(pooled) if pooled else 0.0
+        q_names = {t: self.names.idf(t) for t in dict.fromkeys(name_keys(question)) if self.names.df(t)}
+        coverage = self.lexical_coverage(question)
+        best_bm25 = max(bm25_hits.values(), default=0.0) or 1.0
+        out = []
+        for cid, (chunk, cos) in dense.items():
+            lang = chunk.metadata.get("lang") if langs != [None] else None
+            script = detect_language(chunk.text[:300]) or "en"
+            held = self.names.matched(cid, q_names) if q_names else set()
+            out.append(
+                Candidate(
+                    chunk=chunk,
+                    dense=cos,
+                    relative=cos - typical.get(lang, fallback),
+                    bm25=bm25_hits.get(cid, 0.0),
+                    words=coverage * bm25_hits.get(cid, 0.0) / best_bm25,
+                    names=sum(q_names[t] for t in held) / sum(q_names.values()) if q_names else 0.0,
+                    same_script=script == q_script,
+                    prior=chunk.article_id in prior,
                 )
             )
-        return Retrieval(
-            question=question,
-            passages=passages,
-            query_vector=qvec,
-            dense_scores=[score for _, score in dense],
-        )
+        return CandidateSet(question, qvec, out, dense_scores=pooled, coverage=coverage)
+
+    def _dense(
+        self, qvec: np.ndarray, filters: Filters
+    ) -> tuple[dict[str, tuple[StoredChunk, float]], dict[str | None, list[float]]]:
+        """The dense channel: committed chunks nearest to ``qvec`` with their cosines, and the
+        cosines of each language's ranking (key None: one ranking over every language)."""
+        revisions = self._revisions
+        langs = sorted(self._lang_chunks) if len(self._lang_chunks) > 1 and not filters.article_id else [None]
+        base_where = filters.chroma_where()
+        dense: dict[str, tuple[StoredChunk, float]] = {}
+        by_lang: dict[str | None, list[float]] = {}
+        for lang in langs:
+            where = base_where
+            if lang is not None:
+                where = {"lang": lang} if base_where is None else {"$and": [base_where, {"lang": lang}]}
+            hits = [
+                (c, s)
+                for c, s in self.store.query(qvec, self.fetch_k, where=where)
+                if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
+            ]
+            by_lang[lang] = [s for _, s in hits]
+            for c, s in hits:
+                dense[c.id] = (c, s)
+        return dense, by_lang
+
+    def nearest_articles(self, vector: np.ndarray, n: int = 1, filters: Filters | None = None) -> list[str]:
+        """The articles of the passages nearest to ``vector``, nearest first (``n`` at most)."""
+        self.sync()
+        filters = filters or Filters()
+        out: list[str] = []
+        for c, _ in self.store.query(vector, max(n * 3, 5), where=filters.chroma_where()):
+            if self._revisions.get(c.article_id) == c.rev and c.article_id not in out:
+                out.append(c.article_id)
+        return out[:n]
 
     def lexical_coverage(self, text: str) -> float:
         """idf-weighted share of the question's terms that occur in the corpus (0..1).
@@ -381,7 +551,7 @@ class HybridRetriever:
         *,
         top_passages: int = 5,
     ) -> list[Evidence]:
-        """Score every sentence of the top passages against the question, best first."""
+        """Score every sentence of the top passages against the question (the retrieval's vector)."""
         spans: list[tuple[Passage, int, int, str, np.ndarray]] = []
         for p in retrieval.passages[:top_passages]:
             spans.extend((p, s, e, text, v) for s, e, text, v in self.sentences(p))
@@ -393,14 +563,26 @@ class HybridRetriever:
         dense = np.stack([v for *_, v in spans]) @ retrieval.query_vector
         query = retrieval.question
         passages = retrieval.passages[:top_passages]
-        same_language = _same_script(query, passages)
-        q_terms = self.question_terms(query, passages, same_language=same_language)
-        retrieval.cross_lingual = not same_language
-        retrieval.passage_overlap = _overlap(q_terms, " ".join(p.text for p in passages[:3]))
+        q_script = _script(query)
+        same = {p.chunk_id: _script(p.text[:300]) == q_script for p in passages}
+        terms = {True: self.question_terms(query, same_language=True), False: self.question_terms(query, same_language=False)}
+        retrieval.cross_lingual = not same.get(passages[0].chunk_id, True) if passages else False
+        top3 = passages[:3]
+        retrieval.passage_overlap = (
+            sum(_overlap(terms[same[p.chunk_id]], p.text) for p in top3) / len(top3) if top3 else 0.0
+        )
         out = []
         for (p, s, e, text, _), d in zip(spans, dense):
-            lex = _overlap(q_terms, text)
-            out.append(Evidence(passage=p, start=s, end=e, text=text, dense=float(d), lexical=lex))
+            weights = terms[same[p.chunk_id]]
+            matched = _matched(weights, text)
+            # The sentence's cosine against the question's typical one in the passage's language.
+            offset = (p.dense or 0.0) - p.relative
+            out.append(
+                Evidence(
+                    passage=p, start=s, end=e, text=text, dense=float(d), lexical=share_of(weights, matched),
+                    relative=float(d) - offset, terms=weights, matched=matched,
+                )
+            )
         return out
 
     def salient_words(self, text: str, limit: int = 4) -> list[str]:
@@ -420,47 +602,46 @@ class HybridRetriever:
                 scored[word] = max(scored.get(word, 0.0), best)
         return sorted(scored, key=lambda w: -scored[w])[:limit]
 
-    def question_terms(
-        self, text: str, passages: Sequence[Passage], *, same_language: bool | None = None
-    ) -> dict[str, float]:
+    def question_terms(self, text: str, *, same_language: bool) -> dict[str, float]:
         """The question's terms (words and name keys) weighted by idf.
 
-        A word the corpus has never seen weighs as much as the rarest known one and counts as
-        missing evidence — but only when the question is in the language of the passages: the
-        English words of a question over Arabic passages say nothing either way (its names do),
-        even when the corpus knows them from its English articles.
+        Over passages in the question's language, a word or name the corpus has never seen weighs
+        as much as the rarest known one and counts as missing evidence. Over passages in another
+        language only the question's names count, and only those the corpus knows: its words say
+        nothing either way (even when the corpus knows them from articles in the question's
+        language), and a name spelled in a way no article spells it is a transliteration the
+        name keys missed as often as a name the articles lack.
         """
         n = max(len(self.bm25), 1)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        if same_language is None:
-            same_language = _same_script(text, passages)
         terms: dict[str, float] = {}
         for t in dict.fromkeys(tokenize(text)) if same_language else ():
             terms[t] = self.bm25.idf(t) if self.bm25.df(t) else max_idf
         for t in dict.fromkeys(name_keys(text)):
-            if t not in terms:
+            if t not in terms and (same_language or self.names.df(t)):
                 terms[t] = self.names.idf(t) if self.names.df(t) else max_idf
         return terms
 
 
-def _same_script(question: str, passages: Sequence[Passage]) -> bool:
-    """Is the question written in the script of the passages it retrieved?"""
-    return bool(passages) and _script(question) == _script(" ".join(p.text[:300] for p in passages[:3]))
-
-
 def _script(text: str) -> str:
-    arabic = sum(1 for ch in text if "\u0600" <= ch <= "\u06ff")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    return "ar" if arabic > latin else "latin"
+    return detect_language(text) or "en"
+
+
+def _matched(terms: dict[str, float], text: str) -> frozenset[str]:
+    """The ``terms`` that occur in ``text`` (as words or name keys)."""
+    present = set(tokenize(text)) | set(name_keys(text))
+    return frozenset(t for t in terms if t in present)
+
+
+def share_of(terms: dict[str, float], matched: Iterable[str]) -> float:
+    """idf-weighted share of ``terms`` in ``matched``."""
+    total = sum(terms.values())
+    return sum(terms[t] for t in set(matched) if t in terms) / total if total else 0.0
 
 
 def _overlap(terms: dict[str, float], text: str) -> float:
     """idf-weighted share of ``terms`` that occur in ``text`` (as words or name keys)."""
-    total = sum(terms.values())
-    if not total:
-        return 0.0
-    present = set(tokenize(text)) | set(name_keys(text))
-    return sum(w for t, w in terms.items() if t in present) / total
+    return share_of(terms, _matched(terms, text))
 
 
 def _is_heading(passage: Passage, start: int, end: int) -> bool:

@@ -45,6 +45,9 @@ a.nb-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .nb-source-head { font-weight: 600; }
 .nb-meta { font-size: .85em; opacity: .8; margin: .2em 0 .4em; overflow-wrap: anywhere; }
 .nb-passage { line-height: 1.6; unicode-bidi: plaintext; }
+.nb-hedge { font-size: .9em; opacity: .75; font-style: italic; margin-bottom: .3em; unicode-bidi: plaintext; text-align: start; }
+.nb-badge { font-style: normal; font-size: .8em; border: 1px solid currentColor; border-radius: 4px; padding: 0 .3em; margin-inline-end: .3em; }
+.nb-low { opacity: .9; }
 mark.nb-quote { background: #ffe066; color: #111; padding: 0 .1em; border-radius: 2px; }
 .nb-debug table, .nb-articles table { font-size: .85em; border-collapse: collapse; }
 .nb-articles table { font-size: .95em; }

@@ -42,6 +42,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "bm25": "BM25",
         "passage": "Passage",
         "not_located": "Supporting sentence:",
+        "low_confidence": "Low confidence",
     },
     "ar": {
         "sources": "المصادر",
@@ -58,6 +59,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "bm25": "BM25",
         "passage": "المقطع",
         "not_located": "الجملة الداعمة:",
+        "low_confidence": "ثقة منخفضة",
     },
 }
 
@@ -139,11 +141,24 @@ def notice_html(text: str, lang: str | None = None, kind: str = "notice") -> str
 
 
 def answer_html(result: Mapping[str, Any], turn: int) -> str:
-    """The final answer: escaped, each ``[n]`` a link, then a short list of the cited sources."""
+    """The final answer: escaped, each ``[n]`` a link, then a short list of the cited sources.
+
+    A low-confidence answer shows its hedge apart, muted and labelled, above the closest sentence.
+    """
     lang = ui_lang(result.get("language"))
     citations = list(result.get("citations") or [])
-    body = link_markers(text_html(result.get("answer", "")), turn, (c["n"] for c in citations))
-    parts = [f'<div class="nb-msg nb-answer" dir="auto">{body}</div>']
+    answer = str(result.get("answer", ""))
+    hedge = result.get("hedge") if result.get("confidence") == "low" else None
+    parts = []
+    if isinstance(hedge, str) and hedge and answer.startswith(hedge):
+        answer = answer[len(hedge):].strip()
+        parts.append(
+            f'<div class="nb-hedge" dir="auto"><span class="nb-badge">{esc(t(lang, "low_confidence"))}</span> '
+            f"{text_html(hedge)}</div>"
+        )
+    body = link_markers(text_html(answer), turn, (c["n"] for c in citations))
+    kind = "nb-answer nb-low" if hedge else "nb-answer"
+    parts.append(f'<div class="nb-msg {kind}" dir="auto">{body}</div>')
     if citations:
         items = "".join(
             f"<li>{cite_link(turn, c['n'])} <bdi>{esc(c.get('title') or '')}</bdi>"

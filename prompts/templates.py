@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "ABSTAIN_MESSAGES",
+    "HEDGE_MESSAGES",
     "ANSWER",
     "CANNOT_ANSWER",
     "CONDENSE",
@@ -32,6 +33,20 @@ CANNOT_ANSWER = "INSUFFICIENT_EVIDENCE"
 ABSTAIN_MESSAGES: dict[str, str] = {
     "en": "The articles don't say.",
     "ar": "لا تذكر المقالات ذلك.",
+}
+
+# What starts a low-confidence answer, in the question's language. "closest": the evidence is
+# weak and the extractive answerer shows the closest passage it found; "partial": an LLM answer
+# from which the citation checks removed claims the passages did not support.
+HEDGE_MESSAGES: dict[str, dict[str, str]] = {
+    "closest": {
+        "en": "The articles may not answer this directly. The closest passage says:",
+        "ar": "قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها:",
+    },
+    "partial": {
+        "en": "Only part of this answer could be checked against the articles:",
+        "ar": "أمكن التحقق من جزء من هذه الإجابة فقط في المقالات:",
+    },
 }
 
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "ar": "Arabic"}

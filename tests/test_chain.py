@@ -16,11 +16,11 @@ import pytest
 from conftest import SEED_ARTICLES, needs_shared
 
 from bot.chain import NewsbotChain
-from bot.extractive import AbstentionModel, AbstentionRule
+from bot.confidence import ConfidenceModel
 from bot.retrieval import Filters, HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
-from prompts.templates import ABSTAIN_MESSAGES
+from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES
 
 SEED = SEED_ARTICLES / "yevkurov-haftar-2024-06-03.txt"
 
@@ -110,6 +110,7 @@ def assert_contract(result: dict[str, Any]) -> None:
         "question": str,
         "answer": str,
         "abstained": bool,
+        "confidence": str,
         "language": str,
         "citations": list,
         "retrieved": list,
@@ -130,9 +131,19 @@ def assert_contract(result: dict[str, Any]) -> None:
     assert set(result["timings_ms"]) >= {"retrieve", "answer"}
     for key in ("retrieve", "answer"):
         assert isinstance(result["timings_ms"][key], (int, float)) and result["timings_ms"][key] >= 0
+    assert result["confidence"] in ("high", "low", "none")
+    assert result["abstained"] is (result["confidence"] == "none")
     if result["abstained"]:
         assert result["citations"] == []
         assert result["answer"] == ABSTAIN_MESSAGES[result["language"]]
+    else:
+        assert result["citations"], "an answer at any confidence shows its source"
+    if result["confidence"] == "low":
+        # The hedge in the question's language, then the closest sentence with its citation.
+        assert result["hedge"] in {m[result["language"]] for m in HEDGE_MESSAGES.values()}
+        assert result["answer"].startswith(result["hedge"] + " ")
+    else:
+        assert "hedge" not in result
 
 
 def assert_citations_verify(result: dict[str, Any], store) -> None:
@@ -242,18 +253,51 @@ def test_question_words_count_only_in_the_passages_language(chain: NewsbotChain,
     ids = ids_by_title(store)
     retriever = chain.retriever
     question = "Did Mayor Elena Varga open the library?"
-    arabic = retriever.retrieve(question, 2, Filters(article_id=ids["zahraa"])).passages
-    english = retriever.retrieve(question, 2, Filters(article_id=ids["port"])).passages
-    assert arabic and english
-    over_arabic = retriever.question_terms(question, arabic)
-    assert over_arabic and all(t.startswith("n:") for t in over_arabic)  # name keys only
-    over_english = retriever.question_terms(question, english)
-    assert {"mayor", "open", "library"} <= set(over_english)
+    for article, words_count in (("zahraa", False), ("port", True)):
+        retrieval = retriever.retrieve(question, 2, Filters(article_id=ids[article]))
+        evidence = retriever.sentence_evidence(retrieval)
+        assert evidence
+        terms = set(evidence[0].terms)
+        assert {t for t in terms if t.startswith("n:")}, "names count in every script"
+        if words_count:
+            assert {"mayor", "open", "library"} <= terms
+        else:
+            assert all(t.startswith("n:") for t in terms), terms
 
 
-def _always_answer() -> AbstentionRule:
-    yes = AbstentionModel(bias=100.0, weights=tuple(0.0 for _ in AbstentionModel.FEATURES))
-    return AbstentionRule(same=yes, cross=yes)
+def always(level: str) -> ConfidenceModel:
+    """A confidence model that gives every answer ``level`` (the evidence scores don't matter)."""
+    cuts = {"high": (0.5, 0.1), "low": (0.99, 0.1), "none": (0.99, 0.99)}[level]
+    return ConfidenceModel(
+        bias=0.0,
+        weights=tuple(0.0 for _ in ConfidenceModel.FEATURES),
+        bias_no_terms=0.0,
+        weights_no_terms=tuple(0.0 for _ in ConfidenceModel.NO_TERMS_FEATURES),
+        high=cuts[0],
+        none=cuts[1],
+    )
+
+
+def test_confidence_levels_shape_the_answer(tmp_path: Path, store, fake_embeddings) -> None:
+    """high: the quote is the answer; low: a hedge in the question's language, then the closest
+    sentence with its citation (not an abstention); none: "The articles don't say.", no citation."""
+    Ingestor(store).ingest_paths(write_articles(tmp_path / "articles"))
+    retriever = HybridRetriever(store, fake_embeddings)
+    question = "How much drinking water does the Port Lumen plant produce per day?"
+    results = {level: NewsbotChain(retriever, confidence=always(level)).invoke(question) for level in ("high", "low", "none")}
+    for level, result in results.items():
+        assert_contract(result)
+        assert result["confidence"] == level
+        assert "p_correct" in result["evidence"]
+    high, low, none = results["high"], results["low"], results["none"]
+    assert "forty thousand cubic metres" in high["answer"] and not high["answer"].startswith("The articles")
+    assert low["abstained"] is False and len(low["citations"]) == 1
+    hedge = HEDGE_MESSAGES["closest"]["en"]
+    assert low["answer"] == f"{hedge} The plant produces forty thousand cubic metres of drinking water per day. [1]"
+    assert_citations_verify(low, store)
+    assert none["abstained"] is True and none["citations"] == [] and none["answer"] == "The articles don't say."
+    arabic = NewsbotChain(retriever, confidence=always("low")).invoke("كم كتابا تضم مكتبة الزهراء؟")
+    assert arabic["answer"].startswith(HEDGE_MESSAGES["closest"]["ar"] + " ")
 
 
 BIO = """Elena Varga, mayor of Port Lumen
@@ -264,42 +308,89 @@ Elena Varga was born in 1971 in Bergen. She studied engineering before she enter
 
 @pytest.mark.parametrize("with_bio", [False, True])
 def test_relation_question_needs_a_sentence_that_states_it(tmp_path: Path, store, fake_embeddings, with_bio) -> None:
-    """A birth-date question over articles that never say when anyone was born abstains, even
-    when the evidence scores alone would answer; once an article says it, it answers."""
+    """A birth-date question over articles that never say when anyone was born is never answered
+    with high confidence, even when the evidence scores alone would; once an article says it, it is."""
     articles = {"port-lumen.md": PORT_LUMEN, **({"bio.txt": BIO} if with_bio else {})}
     Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", articles))
-    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), abstention=_always_answer())
+    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("high"))
     result = chain.invoke("When was Mayor Elena Varga born?")
     assert_contract(result)
     assert result["evidence"]["relation_stated"] == float(with_bio)
-    assert result["abstained"] is not with_bio
     if with_bio:
-        assert "1971" in result["answer"]
+        assert result["confidence"] == "high" and "1971" in result["answer"]
     else:
-        assert result["answer"] == "The articles don't say."
+        assert result["confidence"] == "low", result["answer"]
         # The same chain still answers what the article does say.
-        assert not chain.invoke("How much drinking water does the Port Lumen plant produce per day?")["abstained"]
+        other = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
+        assert other["confidence"] == "high"
 
 
-def test_relation_comes_from_the_users_words_not_the_carried_ones(tmp_path: Path, store, fake_embeddings) -> None:
-    """A follow-up carries the previous question's rare words ("born") into retrieval; it is
-    still not a question about a birth."""
+def test_relation_comes_from_the_users_words_not_the_conversation(tmp_path: Path, store, fake_embeddings) -> None:
+    """A follow-up is searched with the earlier turn ("born"); it is still not a question about a birth."""
     Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", {"port-lumen.md": PORT_LUMEN, "bio.txt": BIO}))
-    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), abstention=_always_answer())
+    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("high"))
     history = [{"role": "user", "content": "When was Mayor Elena Varga born?"},
                {"role": "assistant", "content": "Elena Varga was born in 1971 in Bergen. [1]"}]
     result = chain.invoke({"question": "What did she cut at the opening ceremony?", "history": history})
-    assert "born" in result["standalone_question"]
+    assert "born" in result["conversation"]["context"]
     assert "relation_stated" not in result["evidence"]
-    assert result["abstained"] is False
+    assert result["confidence"] == "high"
 
 
-def test_follow_up_carries_a_word_that_is_only_part_of_a_longer_one(chain: NewsbotChain) -> None:
-    """"Varga" is carried into "... Vargas Street?": a whole-word test, not a substring one."""
-    history = [{"role": "user", "content": "Where did Mayor Varga fly?"},
-               {"role": "assistant", "content": "The articles don't say."}]
-    result = chain.invoke({"question": "Did she walk down Vargas Street?", "history": history})
-    assert "Varga" in result["standalone_question"].replace("Vargas", "")
+# Two players, two clubs, two contracts: "How long is his contract?" is only answerable from the
+# conversation, and the *answer* of the earlier turn is what names the player.
+TRANSFERS = {
+    "velora.md": VELORA,
+    "harbor.md": """---
+title: Harbor FC completes a double signing
+date: 2024-05-22
+source: Coast News
+---
+Harbor FC completes a double signing
+
+Harbor FC announced two new players on Wednesday. The striker Nadia Rahim joined from Lakeside United. Rahim agreed a two-year contract with Harbor FC. The defender Ola Berg signed until the end of the season.
+""",
+}
+
+
+@pytest.fixture
+def transfers(tmp_path: Path, store, fake_embeddings) -> tuple[NewsbotChain, dict[str, str]]:
+    Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", TRANSFERS))
+    ids = {("harbor" if r.title.startswith("Harbor") else "velora"): r.id for r in store.articles()}
+    return NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("high")), ids
+
+
+@pytest.mark.parametrize("shape", ["messages", "results"])
+def test_follow_up_uses_the_previous_answer_in_both_history_shapes(transfers, shape: str) -> None:
+    """The earlier question names nobody; its answer names Nadia Rahim, so "her contract" is hers:
+    with chat messages (the text of the turns) and with earlier results (also the article cited)."""
+    chain, ids = transfers
+    first = chain.invoke("Which striker joined from Lakeside United?")
+    assert first["citations"][0]["article_id"] == ids["harbor"]
+    if shape == "messages":
+        history: list[dict[str, Any]] = [{"role": "user", "content": first["question"]},
+                                         {"role": "assistant", "content": first["answer"]}]
+    else:
+        history = [first]
+    result = chain.invoke({"question": "How long is her contract?", "history": history})
+    assert_contract(result)
+    assert result["conversation"]["articles"] == [ids["harbor"]]
+    assert "Rahim" in result["conversation"]["context"]
+    assert result["retrieved"][0]["article_id"] == ids["harbor"]
+    assert {c["article_id"] for c in result["citations"]} == {ids["harbor"]}, result["answer"]
+    alone = chain.invoke("How long is her contract?")
+    assert "conversation" not in alone
+
+
+def test_a_new_question_is_not_pulled_back_into_the_conversation(transfers) -> None:
+    """A full question about something else after a conversation is searched as if asked alone."""
+    chain, ids = transfers
+    history = [chain.invoke("Which striker joined from Lakeside United?")]
+    question = "What is the transfer fee Velora paid for Tomas Brandt?"
+    result = chain.invoke({"question": question, "history": history})
+    assert "conversation" not in result
+    assert without_timings(result) == without_timings(chain.invoke(question))
+    assert result["citations"][0]["article_id"] == ids["velora"]
 
 
 def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
@@ -350,7 +441,9 @@ def test_stream_events_in_order_and_result_equals_invoke(chain: NewsbotChain) ->
     assert without_timings(result) == without_timings(chain.invoke(question))
 
 
-def test_stream_of_abstention_has_no_deltas(chain: NewsbotChain) -> None:
+def test_stream_of_abstention_has_no_deltas(tmp_path: Path, store, fake_embeddings) -> None:
+    Ingestor(store).ingest_paths(write_articles(tmp_path / "articles"))
+    chain = NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("none"))
     events = list(chain.stream("What is the boiling point of tungsten?"))
     assert [e["event"] for e in events] == ["retrieved", "result"]
     assert events[-1]["result"]["abstained"] is True
@@ -399,6 +492,21 @@ def test_e5_cross_lingual_answer_with_verified_citations(e5_corpus, benghazi) ->
 
 @pytest.mark.slow
 @needs_shared
+def test_e5_who_did_yevkurov_meet_quotes_a_sentence_naming_haftar(e5_corpus) -> None:
+    """Seed-dev d01: one sentence (two at most), and it names Haftar. (Its confidence comes out
+    "low" with the shipped model: the English question matches every sentence of the article
+    about equally, see the closing note of issue 10.)"""
+    store, chain = e5_corpus
+    result = chain.invoke("Who did Yevkurov meet?")
+    assert_contract(result)
+    assert result["confidence"] in ("high", "low"), result
+    assert "حفتر" in result["citations"][0]["quote"]
+    assert len(result["citations"]) <= 2
+    assert_citations_verify(result, store)
+
+
+@pytest.mark.slow
+@needs_shared
 def test_e5_arabic_question_answers(e5_corpus) -> None:
     store, chain = e5_corpus
     result = chain.invoke("من التقى يفكيروف في بنغازي؟")
@@ -429,19 +537,14 @@ def test_e5_answers_from_written_articles(e5_corpus) -> None:
 @pytest.mark.slow
 @needs_shared
 @pytest.mark.parametrize(
-    ("question", "message"),
-    [
-        ("What is the boiling point of tungsten?", "The articles don't say."),
-        ("ما هي درجة غليان التنغستن؟", "لا تذكر المقالات ذلك."),
-    ],
+    "question",
+    ["What is the boiling point of tungsten?", "ما هي درجة غليان التنغستن؟", "When was Haftar born?"],
 )
-def test_e5_unrelated_question_abstains(e5_corpus, question: str, message: str) -> None:
+def test_e5_question_the_articles_dont_answer_is_never_confident(e5_corpus, question: str) -> None:
     _, chain = e5_corpus
     result = chain.invoke(question)
     assert_contract(result)
-    assert result["abstained"] is True, result
-    assert result["answer"] == message
-    assert result["citations"] == []
+    assert result["confidence"] in ("none", "low"), result["answer"]
     assert result["retrieved"], "passages are still reported for a debug view"
 
 
@@ -453,9 +556,12 @@ def test_e5_follow_up_retrieves_niamey(e5_corpus, benghazi) -> None:
     result = chain.invoke({"question": "Where did he go next?", "history": [benghazi]})
     assert_contract(result)
     assert any("نيامي" in r["text"] for r in result["retrieved"]), [r["text"][:80] for r in result["retrieved"]]
-    assert "Yevkurov" in result.get("standalone_question", ""), "the previous question is carried into retrieval"
+    # The conversation is where the follow-up looks first: the article the first answer cited.
+    if benghazi["confidence"] == "high":
+        assert set(result["conversation"]["articles"]) == {c["article_id"] for c in benghazi["citations"]}
     if not result["abstained"]:
         assert_citations_verify(result, store)
+    if result["confidence"] == "high":
         assert any("نيامي" in c["quote"] for c in result["citations"]), result["answer"]
 
 

@@ -25,7 +25,7 @@ from bot.chain import NewsbotChain
 from bot.retrieval import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
-from prompts.templates import ABSTAIN_MESSAGES, ANSWER, CANNOT_ANSWER, CONDENSE
+from prompts.templates import ABSTAIN_MESSAGES, ANSWER, CANNOT_ANSWER, CONDENSE, HEDGE_MESSAGES
 
 PORT_LUMEN = """---
 title: Port Lumen opens desalination plant
@@ -281,7 +281,9 @@ def test_unsupported_claim_is_dropped(corpus, fake_embeddings) -> None:
     assert result["abstained"] is False
     assert result["dropped_claims"] == [f"{ZEBRA_CLAIM}."]
     assert "Zebras" not in result["answer"]
-    assert result["answer"] == f"{WATER_CLAIM}. [1]"
+    # Claims were removed: what is left is shown, with low confidence and a hedge saying so.
+    assert result["confidence"] == "low"
+    assert result["answer"] == f"{HEDGE_MESSAGES['partial']['en']} {WATER_CLAIM}. [1]"
     assert len(result["citations"]) == 1
     assert_quotes_verify(result, corpus)
 

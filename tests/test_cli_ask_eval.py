@@ -193,7 +193,7 @@ def test_ask_json_prints_one_contract_object(ingested: Path) -> None:
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)  # exactly one JSON value, nothing else on stdout
     assert isinstance(obj, dict)
-    assert {"question", "answer", "abstained", "language", "citations", "retrieved", "timings_ms"} <= set(obj)
+    assert {"question", "answer", "abstained", "confidence", "language", "citations", "retrieved", "timings_ms"} <= set(obj)
     assert obj["question"] == "Who won the Port Halden Marathon?"
     assert obj["language"] == "en"
     assert isinstance(obj["abstained"], bool)
@@ -206,6 +206,26 @@ def test_ask_json_prints_one_contract_object(ingested: Path) -> None:
                 "quote_start", "quote_end"} <= set(c)
         assert c["quote"] in c["text"]
     assert obj["abstained"] or obj["citations"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who won the Port Halden Marathon?", "When was the marathon winner born?", "ما هي درجة غليان التنغستن؟"],
+)
+def test_ask_confidence_in_json_and_in_text(ingested: Path, question: str) -> None:
+    """`confidence` is high, low or none; low answers start with the hedge (also in `hedge`) and
+    keep their citations; the text form prints the hedge on a line of its own above the sentence."""
+    obj = json.loads(newsbot(ingested, "ask", "--json", question).stdout)
+    assert obj["confidence"] in ("high", "low", "none")
+    assert obj["abstained"] is (obj["confidence"] == "none")
+    lines = newsbot(ingested, "ask", question).stdout.splitlines()
+    if obj["confidence"] == "none":
+        assert obj["citations"] == [] and lines[0] == ABSTAIN_MESSAGES[obj["language"]]
+    elif obj["confidence"] == "low":
+        assert obj["citations"] and obj["answer"].startswith(obj["hedge"] + " ")
+        assert lines[0] == obj["hedge"] and lines[1] == obj["answer"][len(obj["hedge"]) + 1 :]
+    else:
+        assert obj["citations"] and "hedge" not in obj and lines[0] == obj["answer"]
 
 
 def test_ask_plain_text_lists_sources(ingested: Path) -> None:
@@ -258,7 +278,11 @@ def test_ask_with_history_file(ingested: Path, tmp_path: Path) -> None:
     result = newsbot(ingested, "ask", "--json", "--history", str(history), "How fast did he run?")
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
-    assert "Port Halden" in obj.get("standalone_question", "")
+    # The follow-up is searched with the earlier turn, and looks first at the article it cited.
+    assert "Port Halden" in obj["conversation"]["context"]
+    earlier = json.loads(first.stdout)
+    if earlier["confidence"] == "high":
+        assert obj["conversation"]["articles"] == list(dict.fromkeys(c["article_id"] for c in earlier["citations"]))
 
     bad = tmp_path / "bad-history.json"
     bad.write_text("not json", encoding="utf-8")
@@ -386,4 +410,4 @@ def test_installed_script_ingest_and_ask(tmp_path: Path) -> None:
     asked = run("ask", "--json", "Who won the Port Halden Marathon?")
     assert asked.returncode == 0, asked.stderr
     obj = json.loads(asked.stdout)
-    assert {"question", "answer", "abstained", "language", "citations", "retrieved", "timings_ms"} <= set(obj)
+    assert {"question", "answer", "abstained", "confidence", "language", "citations", "retrieved", "timings_ms"} <= set(obj)

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.settings import Settings
 from bot.wiring import App
-from prompts.templates import ABSTAIN_MESSAGES, CANNOT_ANSWER, CONDENSE
+from prompts.templates import ABSTAIN_MESSAGES, CANNOT_ANSWER, CONDENSE, HEDGE_MESSAGES
 
 PORT_LUMEN = """---
 title: Port Lumen opens desalination plant
@@ -306,7 +306,8 @@ def test_reply_with_unsupported_claim(tmp_path: Path, stub: StubOpenAI) -> None:
     result = app.chain.invoke({"question": QUESTION})
     assert result["abstained"] is False
     assert result["dropped_claims"] == [f"{ZEBRA_CLAIM}."]
-    assert result["answer"] == f"{WATER_CLAIM}. [1]"
+    assert result["confidence"] == "low"
+    assert result["answer"] == f"{HEDGE_MESSAGES['partial']['en']} {WATER_CLAIM}. [1]"
     assert_quotes_verify(result, app)
 
 

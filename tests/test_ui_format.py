@@ -164,6 +164,23 @@ def test_sources_heading_follows_the_question_language():
     assert "المصادر" in panel and 'dir="rtl"' in panel and 'lang="ar"' in panel
 
 
+def test_low_confidence_answer_shows_the_hedge_apart_and_muted():
+    hedge = "The articles may not answer this directly. The closest passage says:"
+    out = fmt.answer_html(
+        result(f"{hedge} The minister <b>met</b> the general. [1]", confidence="low", hedge=hedge), 2
+    )
+    head, _, body = out.partition('<div class="nb-msg nb-answer nb-low"')
+    assert 'class="nb-hedge"' in head and "Low confidence" in head and hedge in head
+    assert hedge not in body, "the hedge is shown once"
+    assert "&lt;b&gt;met&lt;/b&gt;" in body and 'href="#nb-cite-2-1"' in body
+    ar = fmt.answer_html(result("قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها: نص. [1]", language="ar",
+                                confidence="low", hedge="قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها:"), 0)
+    assert "ثقة منخفضة" in ar
+    # A high-confidence answer has neither, even if it happens to start with the same words.
+    high = fmt.answer_html(result(f"{hedge} x. [1]", confidence="high", hedge=hedge), 0)
+    assert "nb-hedge" not in high and "nb-low" not in high
+
+
 def test_abstention_has_no_source_list():
     out = fmt.answer_html(result("The articles don't say.", citations=[], abstained=True), 0)
     assert "nb-cite" not in out and "Sources" not in out

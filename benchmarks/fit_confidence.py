@@ -1,0 +1,234 @@
+"""Fit the confidence model (``bot/confidence.py``: weights and the ``high`` / ``none`` thresholds)
+on every dev set at once, and report leave-one-dataset-out figures.
+
+    .venv/bin/python benchmarks/dev_matrix.py --dump /tmp/matrix.jsonl     # features + verdicts
+    .venv/bin/python benchmarks/fit_confidence.py /tmp/matrix.jsonl
+
+Rows (from the matrix's dump): every answerable dev question as asked (label: the best-scored
+citation's passage holds the gold text, ``top_hit``), the same questions with their gold article
+left out of the corpus (label: 0, unless another article holds the gold text too), and seed-dev's
+unanswerable questions (label 0). A logistic regression over ``ConfidenceModel.FEATURES`` gives
+P(correct). Thresholds are chosen on the training rows:
+
+- ``high``: the lowest cut at which every training set × language with at least ``MIN_GROUP``
+  answerable questions keeps high-confidence precision >= ``--precision`` and gives at most
+  ``--unanswerable-high`` of its unanswerable rows a high-confidence answer;
+- ``none``: the highest cut at which no such group has more than ``--max-none`` of its
+  answerable questions below it ("nothing relevant" must be rare when the answer is there).
+
+Leave-one-dataset-out: the model and thresholds fitted on three sets, applied to the fourth;
+those are the figures to expect on text never seen. A feature ablation (LODO log loss with each
+feature left out) shows which features carry across sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.confidence import ConfidenceModel  # noqa: E402
+
+FEATURES = ConfidenceModel.FEATURES
+NO_TERMS = [FEATURES.index(f) for f in ConfidenceModel.NO_TERMS_FEATURES]
+MIN_GROUP = 20
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.open(encoding="utf-8"):
+        r = json.loads(line)
+        ev = r.get("evidence") or {}
+        if not all(f in ev for f in FEATURES):
+            continue  # nothing retrieved: confidence none whatever the model says
+        if r["kind"] == "asked" and r["answerable"]:
+            if r.get("top_hit") is None:
+                continue
+            label = float(r["top_hit"])
+        else:
+            label = float(bool(r.get("gold_elsewhere")))
+        part = r.get("part") or ""
+        rows.append({**r, "label": label, "group": f"{r['set']}/{r['lang']}" + (f" {part}" if part else ""),
+                     "x": [ev[f] for f in FEATURES], "has_terms": bool(ev.get("has_terms", 1.0))})
+    return rows
+
+
+Model = tuple[np.ndarray, float, np.ndarray, float]
+
+
+def fit_model(rows: list[dict[str, Any]]) -> Model:
+    """The two weight vectors of ``ConfidenceModel``: over every feature for questions with terms
+    to look for, over the cosine features only for those without (fitted on every row, so that
+    it learns from all sets, not only the few cross-lingual questions without a known name)."""
+    x = np.array([r["x"] for r in rows])
+    y = np.array([r["label"] for r in rows])
+    has = np.array([r["has_terms"] for r in rows])
+    w, b = fit_logistic(x[has], y[has])
+    w0, b0 = fit_logistic(x[:, NO_TERMS], y)
+    return w, b, w0, b0
+
+
+def predict(rows: list[dict[str, Any]], model: Model) -> np.ndarray:
+    w, b, w0, b0 = model
+    x = np.array([r["x"] for r in rows])
+    has = np.array([r["has_terms"] for r in rows])
+    z = np.where(has, x @ w + b, x[:, NO_TERMS] @ w0 + b0)
+    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> tuple[np.ndarray, float]:
+    """Newton's method on standardised features; weights and bias in the raw feature space."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    zb = np.hstack([z, np.ones((len(z), 1))])
+    w = np.zeros(zb.shape[1])
+    reg = l2 * np.diag(np.r_[np.ones(len(w) - 1), 0])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(zb @ w, -50, 50)))
+        grad = zb.T @ (p - y) + reg @ w
+        hess = (zb * (p * (1 - p))[:, None]).T @ zb + reg
+        w -= np.linalg.solve(hess, grad)
+    weights = w[:-1] / sd
+    bias = w[-1] - float((w[:-1] * mu / sd).sum())
+    return weights, bias
+
+
+def _groups(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        out[r["group"]].append(i)
+    return out
+
+
+def thresholds(rows: list[dict[str, Any]], p: np.ndarray, args: argparse.Namespace) -> tuple[float, float]:
+    # The groups the targets are set on: each set × language as asked (the "chained" and "switch"
+    # variants are reported, not fitted on).
+    groups = [idx for g, idx in _groups(rows).items() if " " not in g
+              and sum(1 for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]) >= MIN_GROUP]
+    cuts = np.unique(np.round(p, 4))
+    high = 1.0
+    for t in cuts:  # ascending: the lowest cut that holds everywhere
+        ok = True
+        for idx in groups:
+            ans = [i for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]]
+            una = [i for i in idx if not (rows[i]["kind"] == "asked" and rows[i]["answerable"])]
+            hi = [i for i in ans if p[i] >= t]
+            if hi and np.mean([rows[i]["label"] for i in hi]) < args.precision:
+                ok = False
+                break
+            if una and np.mean([p[i] >= t and not rows[i]["label"] for i in una]) > args.unanswerable_high:
+                ok = False
+                break
+        if ok:
+            high = float(t)
+            break
+    none = 0.0
+    for t in cuts:
+        if t >= high:
+            break
+        if all(np.mean([p[i] < t for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]]) <= args.max_none
+               for idx in groups):
+            none = float(t)
+    return high, none
+
+
+def report(rows: list[dict[str, Any]], p: np.ndarray, high: float, none: float) -> list[str]:
+    lines = []
+    head = f"{'group':<28}{'n':>5}{'none':>7}{'high':>7}{'hiPrec':>8}{'cite':>7} | {'unans':>5}{'u:high':>7}{'u:none':>7}"
+    lines.append(head)
+    for g, idx in sorted(_groups(rows).items()):
+        ans = [i for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]]
+        una = [i for i in idx if i not in set(ans)]
+        hi = [i for i in ans if p[i] >= high]
+
+        def f(v: float | None) -> str:
+            return "      -" if v is None else f"{v:7.3f}"
+
+        lines.append(
+            f"{g:<28}{len(ans):>5}"
+            + f(np.mean([p[i] < none for i in ans]) if ans else None)
+            + f(np.mean([p[i] >= high for i in ans]) if ans else None)
+            + " " + f(np.mean([rows[i]["label"] for i in hi]) if hi else None)
+            # citation hit at any confidence: the shown citation, unless confidence is none
+            + f(np.mean([rows[i]["label"] and p[i] >= none for i in ans]) if ans else None)
+            + f" | {len(una):>5}"
+            + f(np.mean([p[i] >= high and not rows[i]["label"] for i in una]) if una else None)
+            + f(np.mean([p[i] < none for i in una]) if una else None)
+        )
+    return lines
+
+
+def log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dump", type=Path, help="benchmarks/dev_matrix.py --dump output")
+    ap.add_argument("--precision", type=float, default=0.92, help="high-confidence precision to keep per group")
+    ap.add_argument("--unanswerable-high", type=float, default=0.05, help="largest share of unanswerable rows answered high")
+    ap.add_argument("--max-none", type=float, default=0.01, help="largest share of answerable questions with confidence none")
+    args = ap.parse_args()
+    rows = load(args.dump)
+    sets = sorted({r["set"] for r in rows})
+    x = np.array([r["x"] for r in rows])
+    y = np.array([r["label"] for r in rows])
+    print(f"{len(rows)} rows; without terms to look for: {sum(not r['has_terms'] for r in rows)}")
+
+    model = fit_model(rows)
+    p = predict(rows, model)
+    high, none = thresholds(rows, p, args)
+    print("== fitted on all sets (in-sample) ==")
+    print("\n".join(report(rows, p, high, none)))
+
+    print("\n== leave one dataset out: fitted on the other sets, applied to the one named ==")
+    lodo_p = np.zeros(len(rows))
+    lodo_cuts: dict[str, tuple[float, float]] = {}
+    for held in sets:
+        train = [r for r in rows if r["set"] != held]
+        fold = fit_model(train)
+        cuts = thresholds(train, predict(train, fold), args)
+        lodo_cuts[held] = cuts
+        test_idx = [i for i, r in enumerate(rows) if r["set"] == held]
+        lodo_p[test_idx] = predict([rows[i] for i in test_idx], fold)
+        print(f"without {held}: high >= {cuts[0]:.4f}, none < {cuts[1]:.4f}")
+    # Each held-out row judged with its own fold's thresholds: map them onto one scale.
+    scaled = np.zeros(len(rows))
+    for i, r in enumerate(rows):
+        hi, no = lodo_cuts[r["set"]]
+        scaled[i] = 2.0 if lodo_p[i] >= hi else (0.0 if lodo_p[i] < no else 1.0)
+    print("\n".join(report(rows, scaled, 1.5, 0.5)))
+
+    print("\n== feature ablation: LODO log loss (lower is better) ==")
+    for drop in (None, *FEATURES):
+        keep = [j for j, f in enumerate(FEATURES) if f != drop]
+        losses = []
+        for held in sets:
+            tr = np.array([r["set"] != held for r in rows])
+            wt, bt = fit_logistic(x[tr][:, keep], y[tr])
+            pt = 1 / (1 + np.exp(-np.clip(x[~tr][:, keep] @ wt + bt, -50, 50)))
+            losses.append(log_loss(y[~tr], pt))
+        print(f"  without {drop or '(none)':<18}" + "  ".join(f"{s}={v:.4f}" for s, v in zip(sets, losses))
+              + f"  mean={np.mean(losses):.4f}")
+
+    w, b, w0, b0 = model
+    print("\nDEFAULT_CONFIDENCE = ConfidenceModel(")
+    print(f"    bias={b:.4f},")
+    print(f"    weights=({', '.join(f'{v:.4f}' for v in w)}),")
+    print(f"    bias_no_terms={b0:.4f},")
+    print(f"    weights_no_terms=({', '.join(f'{v:.4f}' for v in w0)}),")
+    print(f"    high={high:.4f},")
+    print(f"    none={none:.4f},")
+    print(")")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Choose how the extractive answerer ranks sentences and when it quotes a second one
+(``bot/extractive.py``), on every dev set at once, with leave-one-dataset-out figures.
+
+    .venv/bin/python benchmarks/fit_evidence.py --dump /tmp/ev.jsonl     # ask the retriever
+    .venv/bin/python benchmarks/fit_evidence.py --from /tmp/ev.jsonl     # compare, fit, LODO
+
+The first form runs every answerable dev question through the shipped chain's retrieval
+(follow-ups with their history, as ``newsbot ask`` would) and records every candidate sentence of
+the top passages: its features (``bot.extractive.SentenceFeatures``) and whether it, or its
+passage, holds the gold text. The second ranks sentences offline with the shipped
+``bot.extractive.rank_evidence`` under a grid of weights and prints, per set × language, the
+citation hit of the single best sentence (its passage holds the gold) and its quote hit (the
+sentence holds it), for the shipped weights, the weights fitted on all sets and the weights fitted
+without each set (LODO). It also reports what the second-sentence rule
+(``bot.extractive.select_sentences``) adds: citation / quote hit with it, and how often it quotes
+two sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from devsets import add_arguments, loaded_sets  # noqa: E402
+
+from bot import extractive  # noqa: E402
+from bot.evaluation import contains  # noqa: E402
+from bot.retrieval import Evidence, Passage  # noqa: E402
+
+MIN_GROUP = 20
+GRID_LEXICAL = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15]
+GRID_PASSAGE = [0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
+GRID_GAIN = [0.1, 0.2, 0.3, 0.5]
+GRID_WITHIN = [2, 3, 5]
+
+
+def dump(args: argparse.Namespace) -> None:
+    with args.dump.open("w", encoding="utf-8") as out:
+        for loaded in loaded_sets(args):
+            name = loaded.dev.name
+            chain = loaded.app.chain
+            for q in loaded.questions:
+                if not q.answerable or not q.gold:
+                    continue
+                retrieval = chain.retrieve_for({"question": q.question, "history": q.history})
+                sents = []
+                # The question's term weights, once per distinct dict (one per script).
+                term_sets: list[dict[str, float]] = []
+                for ev in retrieval.evidence:
+                    if not any(ev.terms is t for t in term_sets):
+                        term_sets.append(ev.terms)
+                    p = ev.passage
+                    sents.append({
+                        "passage": p.chunk_id, "rank": p.rank, "p_score": p.score, "p_relative": p.relative,
+                        "p_dense": p.dense, "start": ev.start, "dense": ev.dense, "relative": ev.relative,
+                        "lexical": ev.lexical, "text": ev.text,
+                        "terms": next(i for i, t in enumerate(term_sets) if t is ev.terms),
+                        "matched": sorted(ev.matched),
+                        "gold": contains(ev.text, q.gold), "p_gold": contains(p.text, q.gold),
+                    })
+                out.write(json.dumps({"set": name, "id": q.id, "lang": q.lang, "follow_up": q.follow_up,
+                                      "answers": q.answers, "terms": term_sets, "sents": sents},
+                                     ensure_ascii=False) + "\n")
+            print(f"[{name}] dumped", file=sys.stderr)
+
+
+def _evidence(rec: dict[str, Any]) -> list[Evidence]:
+    passages: dict[str, Passage] = {}
+    out = []
+    for s in rec["sents"]:
+        p = passages.get(s["passage"])
+        if p is None:
+            p = passages[s["passage"]] = Passage(
+                s["passage"], "", "", 0, 0, {"gold": s["p_gold"]}, score=s["p_score"], dense=s["p_dense"],
+                rank=s["rank"], relative=s["p_relative"],
+            )
+        ev = Evidence(
+            p, s["start"], s["start"] + len(s["text"]), s["text"], s["dense"], s["lexical"], s["relative"],
+            terms=rec["terms"][s["terms"]], matched=frozenset(s["matched"]),
+        )
+        ev.gold = s["gold"]  # type: ignore[attr-defined]
+        out.append(ev)
+    return out
+
+
+def scores(
+    questions: list[list[Evidence]], weights: extractive.RankingWeights, select: tuple[float, int] | None = None
+) -> np.ndarray:
+    """Per question: citation hit, quote hit, two sentences quoted."""
+    rows = []
+    for evidence in questions:
+        if not evidence:
+            rows.append((0, 0, 0))
+            continue
+        ranked = extractive.rank_evidence(evidence, weights)
+        chosen = extractive.select_sentences(ranked, *select) if select else ranked[:1]
+        rows.append((
+            any(ev.passage.meta["gold"] for ev in chosen),
+            any(ev.gold for ev in chosen),  # type: ignore[attr-defined]
+            len(chosen) > 1,
+        ))
+    return np.array(rows, dtype=float)
+
+
+def fit(groups: dict[tuple[str, str], list[list[Evidence]]]) -> extractive.RankingWeights:
+    """The grid point with the best mean citation hit + quote hit over the groups."""
+    best, best_key = extractive.RankingWeights(), -1.0
+    for wl, wp in itertools.product(GRID_LEXICAL, GRID_PASSAGE):
+        w = extractive.RankingWeights(lexical=wl, passage=wp)
+        key = float(np.mean([scores(qs, w)[:, :2].sum(1).mean() for qs in groups.values()]))
+        if key > best_key:
+            best, best_key = w, key
+    return best
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    recs = [json.loads(line) for line in args.from_.open(encoding="utf-8")]
+    groups: dict[tuple[str, str], list[list[Evidence]]] = defaultdict(list)
+    for r in recs:
+        groups[(r["set"], r["lang"] + (" follow-up" if r["follow_up"] else ""))].append(_evidence(r))
+    fit_groups = {g: qs for g, qs in groups.items() if len(qs) >= MIN_GROUP}
+    sets = sorted({g[0] for g in groups})
+    shipped = extractive.RankingWeights()
+    w_all = fit(fit_groups)
+    print(f"fitted on all sets: {w_all}   shipped: {shipped}")
+    columns: dict[str, dict[tuple[str, str], np.ndarray]] = {
+        "cosine only": {g: scores(qs, extractive.RankingWeights(0.0, 0.0)).mean(0) for g, qs in groups.items()},
+        "shipped": {g: scores(qs, shipped).mean(0) for g, qs in groups.items()},
+        "fit all": {g: scores(qs, w_all).mean(0) for g, qs in groups.items()},
+    }
+    lodo = {}
+    for held in sets:
+        w = fit({g: qs for g, qs in fit_groups.items() if g[0] != held})
+        print(f"fitted without {held}: {w}")
+        lodo.update({g: scores(qs, w).mean(0) for g, qs in groups.items() if g[0] == held})
+    columns["LODO"] = lodo
+    shipped_select = (extractive.SECOND_MIN_GAIN, extractive.SECOND_WITHIN)
+    columns["shipped+2nd"] = {g: scores(qs, shipped, select=shipped_select).mean(0) for g, qs in groups.items()}
+    print(f"\n{'set/lang':<20}" + "".join(f"{n:>16}" for n in columns) + "   two sentences")
+    print(f"{'':<20}" + "".join(f"{'cite  quote':>16}" for _ in columns))
+    for g in sorted(groups):
+        cells = "".join(f"{columns[n][g][0]:>10.3f}{columns[n][g][1]:>6.3f}" for n in columns)
+        print(f"{g[0] + '/' + g[1]:<20}{cells}   {columns['shipped+2nd'][g][2]:.3f}  (n={len(groups[g])})")
+    print("\nsecond sentence: min gain, within -> cite / quote / share quoting two, per group")
+    for select in itertools.product(GRID_GAIN, GRID_WITHIN):
+        cells = "  ".join(
+            f"{g[0]}/{g[1]} " + "/".join(f"{v:.3f}" for v in scores(qs, shipped, select=select).mean(0))
+            for g, qs in sorted(groups.items()) if len(qs) >= MIN_GROUP
+        )
+        print(f"{select[0]:<5}{select[1]:<3}{cells}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(ap)
+    ap.add_argument("--dump", type=Path, help="ask the chain's retrieval and write sentence records here")
+    ap.add_argument("--from", dest="from_", type=Path, help="compare and fit ranking weights on these records")
+    args = ap.parse_args()
+    if args.dump:
+        dump(args)
+    if args.from_:
+        evaluate(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Fusion of the retrieval channels (``bot.retrieval.fuse``): what each channel may say, and that
+the fused ranking never loses to plain dense retrieval on a small bilingual fixture.
+
+The fast tests build candidates by hand; the slow one asks the real e5 embedder over the articles
+of ``test_chain`` plus the seed article (read from ``../shared``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import needs_shared
+from test_chain import ARTICLES, SEED, write_articles
+
+from bot.evaluation import contains
+from bot.retrieval import Candidate, FusionWeights, HybridRetriever, fuse
+from ingest.pipeline import Ingestor
+from ingest.store import StoredChunk
+
+DENSE_ONLY = FusionWeights(words=0.0, names=0.0, conversation=0.0)
+
+
+def cand(cid: str, relative: float, *, words: float = 0.0, names: float = 0.0, same: bool = True, prior: bool = False) -> Candidate:
+    chunk = StoredChunk(cid, "a-" + cid, "r", "", 0, 0, {})
+    return Candidate(chunk, 0.8 + relative, relative, words, words, names, same, prior)
+
+
+def order(cands: list[Candidate], weights: FusionWeights = FusionWeights()) -> list[str]:
+    return [c.chunk.id for c, _ in fuse(cands, weights)]
+
+
+def test_dense_only_is_the_cosine_order() -> None:
+    cands = [cand("a", 0.01, words=1.0), cand("b", 0.05), cand("c", 0.03, names=1.0, same=False)]
+    assert order(cands, DENSE_ONLY) == ["b", "c", "a"]
+
+
+def test_words_count_only_in_the_questions_script_and_names_only_in_another() -> None:
+    # Same cosine; a word match lifts a passage of the question's script, a name match one of
+    # another script, and neither lifts the other kind.
+    words = FusionWeights(words=0.1, names=0.0)
+    names = FusionWeights(words=0.0, names=0.1)
+    assert order([cand("x", 0.02), cand("y", 0.02, words=1.0)], words)[0] == "y"
+    assert order([cand("x", 0.02), cand("y", 0.02, words=1.0, same=False)], words)[0] == "x"
+    assert order([cand("x", 0.02), cand("y", 0.02, names=1.0, same=False)], names)[0] == "y"
+    assert order([cand("x", 0.02), cand("y", 0.02, names=1.0, same=True)], names)[0] == "x"
+
+
+def test_conversation_head_start_only_for_its_articles() -> None:
+    cands = [cand("out", 0.05), cand("in", 0.03, prior=True)]
+    assert order(cands) == ["out", "in"]
+    assert order(cands, FusionWeights(conversation=0.05)) == ["in", "out"]
+
+
+# (question, text the right passage holds): English and Arabic questions over English and Arabic
+# articles, names across scripts among them.
+FIXTURE_QUESTIONS = [
+    ("How much drinking water does the Port Lumen plant produce per day?", "forty thousand cubic metres"),
+    ("What was the transfer fee for Tomas Brandt?", "eleven million euros"),
+    ("كم كتابا تضم مكتبة الزهراء؟", "خمسين ألف كتاب"),
+    ("How many books does the new library in Zahraa hold?", "خمسين ألف كتاب"),
+    ("Who did Yevkurov meet in Benghazi?", "خليفة حفتر"),
+    ("Where did Yevkurov travel after Benghazi?", "نيامي"),
+    ("Who did Saddam Haftar meet in N'Djamena?", "محمد إدريس ديبي"),
+    ("من التقى يفكيروف في بنغازي؟", "خليفة حفتر"),
+    ("ماذا ناقشت ستيفاني خوري مع حفتر؟", "عملية سياسية"),
+]
+
+
+@pytest.mark.slow
+@needs_shared
+def test_fused_ranking_never_below_dense_on_a_bilingual_fixture(tmp_path: Path, e5_embeddings) -> None:
+    if not SEED.is_file():
+        pytest.skip(f"seed article {SEED} is not available")
+    from ingest.store import open_store
+
+    store = open_store(collection="fusion", embeddings=e5_embeddings, embedder_id="multilingual-e5-small", db=tmp_path / "db")
+    report = Ingestor(store).ingest_paths([*write_articles(tmp_path / "articles", ARTICLES), SEED])
+    assert report.failed == 0, report.summary()
+    retriever = HybridRetriever(store, e5_embeddings)
+    totals = {"dense": [0, 0], "fused": [0, 0]}
+    for question, gold in FIXTURE_QUESTIONS:
+        cands = retriever.candidates(question)
+        for name, weights in (("dense", DENSE_ONLY), ("fused", retriever.fusion)):
+            ranked = [c.chunk.text for c, _ in fuse(cands, weights)]
+            totals[name][0] += contains(ranked[0], gold)
+            totals[name][1] += any(contains(t, gold) for t in ranked[:3])
+    assert totals["fused"][0] >= totals["dense"][0], totals  # hit@1
+    assert totals["fused"][1] >= totals["dense"][1], totals  # hit@3
