@@ -77,7 +77,6 @@ class CandidateSet:
     query_vector: np.ndarray
     items: list[Candidate]
     dense_scores: list[float] = field(default_factory=list)  # cosines of the dense ranking(s), best first
-    coverage: float = 0.0  # idf-weighted share of the question's words the corpus knows
 
     def __iter__(self) -> Iterator[Candidate]:
         return iter(self.items)
@@ -184,6 +183,7 @@ class Passage:
     bm25: float | None = None
     rank: int = 0
     relative: float = 0.0  # dense minus the question's typical cosine in the passage's language
+    same_script: bool = True  # written in the question's script
 
     @property
     def title(self) -> str:
@@ -227,9 +227,7 @@ class Retrieval:
     query_vector: np.ndarray
     dense_scores: list[float] = field(default_factory=list)  # cosines of the whole dense ranking
     passage_overlap: float = 0.0  # share of the question's terms found in the top passages
-    cross_lingual: bool = False  # question and passages in different scripts
     evidence: list[Evidence] = field(default_factory=list)
-    candidates: CandidateSet | None = None
     # Set by the chain: what was searched (an LLM may condense a follow-up) and with what context.
     search_question: str = ""
     conversation: Any = None
@@ -350,7 +348,9 @@ class HybridRetriever:
         conversation); passages of ``prior_articles`` (where the conversation was) are looked at
         first: they are always candidates, and ``fusion.conversation`` gives them a head start.
         """
-        cands = self.candidates(question, filters, query_vector=query_vector, prior_articles=prior_articles)
+        cands = self.candidates(
+            question, filters, query_vector=query_vector, prior_articles=prior_articles, fetch=max(self.fetch_k, 3 * k)
+        )
         return self.rank(cands, k, fusion)
 
     def rank(self, cands: CandidateSet, k: int, fusion: FusionWeights | None = None) -> Retrieval:
@@ -369,6 +369,7 @@ class HybridRetriever:
                 bm25=c.bm25 or None,
                 rank=rank,
                 relative=c.relative,
+                same_script=c.same_script,
             )
             for rank, (c, score) in enumerate(ranked, 1)
         ]
@@ -377,7 +378,6 @@ class HybridRetriever:
             passages=passages,
             query_vector=cands.query_vector,
             dense_scores=cands.dense_scores,
-            candidates=cands,
         )
 
     def candidates(
@@ -387,6 +387,7 @@ class HybridRetriever:
         *,
         query_vector: np.ndarray | None = None,
         prior_articles: Sequence[str] = (),
+        fetch: int | None = None,
     ) -> CandidateSet:
         """Every passage a channel proposes for ``question``, with what each channel says of it.
 
@@ -394,16 +395,16 @@ class HybridRetriever:
         one (a question's cosines to passages in its own language run systematically higher than
         to translations of the same text, so an English question over a mixed corpus would
         otherwise never see the Arabic passage that answers it). BM25 over words and over name
-        keys: their ``fetch_k`` best.
+        keys: their ``fetch`` best (``fetch_k`` unless given).
         """
         self.sync()
         filters = filters or Filters()
         qvec = self.embed_query(question) if query_vector is None else query_vector
-        fetch = self.fetch_k
+        fetch = fetch or self.fetch_k
         revisions = self._revisions
-        q_script = detect_language(question) or "en"
+        q_script = _script(question)
 
-        dense, by_lang = self._dense(qvec, filters)
+        dense, by_lang = self._dense(qvec, filters, fetch)
         langs = list(by_lang)
         base_where = filters.chroma_where()
         prior = set(prior_articles)
@@ -439,7 +440,6 @@ class HybridRetriever:
         out = []
         for cid, (chunk, cos) in dense.items():
             lang = chunk.metadata.get("lang") if langs != [None] else None
-            script = detect_language(chunk.text[:300]) or "en"
             held = self.names.matched(cid, q_names) if q_names else set()
             out.append(
                 Candidate(
@@ -449,14 +449,24 @@ class HybridRetriever:
                     bm25=bm25_hits.get(cid, 0.0),
                     words=coverage * bm25_hits.get(cid, 0.0) / best_bm25,
                     names=sum(q_names[t] for t in held) / sum(q_names.values()) if q_names else 0.0,
-                    same_script=script == q_script,
+                    same_script=self._chunk_script(chunk) == q_script,
                     prior=chunk.article_id in prior,
                 )
             )
-        return CandidateSet(question, qvec, out, dense_scores=pooled, coverage=coverage)
+        return CandidateSet(question, qvec, out, dense_scores=pooled)
+
+    def _chunk_script(self, chunk: StoredChunk) -> str:
+        """The chunk's script, decided once per chunk (kept with its filter metadata)."""
+        meta = self._chunk_meta.get(chunk.id)
+        script = meta.get("script") if meta is not None else None
+        if script is None:
+            script = _script(chunk.text[:300])
+            if meta is not None:
+                meta["script"] = script
+        return script
 
     def _dense(
-        self, qvec: np.ndarray, filters: Filters
+        self, qvec: np.ndarray, filters: Filters, fetch: int
     ) -> tuple[dict[str, tuple[StoredChunk, float]], dict[str | None, list[float]]]:
         """The dense channel: committed chunks nearest to ``qvec`` with their cosines, and the
         cosines of each language's ranking (key None: one ranking over every language)."""
@@ -471,7 +481,7 @@ class HybridRetriever:
                 where = {"lang": lang} if base_where is None else {"$and": [base_where, {"lang": lang}]}
             hits = [
                 (c, s)
-                for c, s in self.store.query(qvec, self.fetch_k, where=where)
+                for c, s in self.store.query(qvec, fetch, where=where)
                 if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
             ]
             by_lang[lang] = [s for _, s in hits]
@@ -563,10 +573,8 @@ class HybridRetriever:
         dense = np.stack([v for *_, v in spans]) @ retrieval.query_vector
         query = retrieval.question
         passages = retrieval.passages[:top_passages]
-        q_script = _script(query)
-        same = {p.chunk_id: _script(p.text[:300]) == q_script for p in passages}
         terms = {True: self.question_terms(query, same_language=True), False: self.question_terms(query, same_language=False)}
-        retrieval.cross_lingual = not same.get(passages[0].chunk_id, True) if passages else False
+        same = {p.chunk_id: p.same_script for p in passages}
         top3 = passages[:3]
         retrieval.passage_overlap = (
             sum(_overlap(terms[same[p.chunk_id]], p.text) for p in top3) / len(top3) if top3 else 0.0
