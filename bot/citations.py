@@ -39,6 +39,7 @@ __all__ = [
     "render_answer",
     "renumber",
     "split_claims",
+    "split_hedge",
     "strip_markers",
 ]
 
@@ -305,3 +306,13 @@ def clean_answer(raw: str, valid: Collection[int]) -> CleanedAnswer:
             return CleanedAnswer(text=CANNOT_ANSWER, claims=[], dropped=[], abstained=True)
     claims, dropped = clean_numbers(claims, valid)
     return CleanedAnswer(text=render_answer(claims), claims=claims, dropped=dropped, abstained=not claims)
+
+
+def split_hedge(result: Mapping[str, Any]) -> tuple[str | None, str]:
+    """``(hedge, the rest of the answer)`` of a chain result; the hedge is None unless the result
+    is a low-confidence answer that starts with it."""
+    answer = str(result.get("answer", ""))
+    hedge = result.get("hedge")
+    if result.get("confidence", "low") == "low" and isinstance(hedge, str) and hedge and answer.startswith(hedge):
+        return hedge, answer[len(hedge) :].strip()
+    return None, answer

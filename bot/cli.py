@@ -219,13 +219,12 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
     if as_json:
         _echo_json(result)
         return
-    hedge = result.get("hedge") if result.get("confidence") == "low" else None
-    if hedge and result["answer"].startswith(hedge):
-        # The hedge on a line of its own, then the closest sentence.
-        click.echo(hedge)
-        click.echo(result["answer"][len(hedge):].strip())
-    else:
-        click.echo(result["answer"])
+    from bot.citations import split_hedge
+
+    hedge, answer = split_hedge(result)
+    if hedge:
+        click.echo(hedge)  # on a line of its own, above the closest sentence
+    click.echo(answer)
     if result["citations"]:
         click.echo("")
         click.echo("Sources:" if result["language"] != "ar" else "المصادر:")

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.citations import split_hedge
 from bot.textnorm import normalize_for_match, tokenize
 
 # Earlier turns a question is retrieved with (questions and answers).
@@ -75,10 +76,7 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
         if not isinstance(item, dict):
             continue
         if "question" in item:
-            answer = "" if item.get("abstained") else str(item.get("answer", ""))
-            hedge = item.get("hedge")
-            if isinstance(hedge, str) and hedge and answer.startswith(hedge):
-                answer = answer[len(hedge):].strip()
+            answer = "" if item.get("abstained") else split_hedge(item)[1]
             # A low-confidence answer's passage may be off the topic: only confident ones say
             # where the conversation is.
             confident = item.get("confidence", "high") == "high"

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.citations import split_hedge
+
 # Interface strings newsbot adds around answers, in the question's language.
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -147,11 +149,9 @@ def answer_html(result: Mapping[str, Any], turn: int) -> str:
     """
     lang = ui_lang(result.get("language"))
     citations = list(result.get("citations") or [])
-    answer = str(result.get("answer", ""))
-    hedge = result.get("hedge") if result.get("confidence") == "low" else None
+    hedge, answer = split_hedge(result)
     parts = []
-    if isinstance(hedge, str) and hedge and answer.startswith(hedge):
-        answer = answer[len(hedge):].strip()
+    if hedge:
         parts.append(
             f'<div class="nb-hedge" dir="auto"><span class="nb-badge">{esc(t(lang, "low_confidence"))}</span> '
             f"{text_html(hedge)}</div>"
