@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -592,23 +591,6 @@ class HybridRetriever:
                 )
             )
         return out
-
-    def salient_words(self, text: str, limit: int = 4) -> list[str]:
-        """The words of ``text`` that say most about its topic: known to the corpus (as words or
-        as names) and rare in it, highest idf first, as they are written in ``text``."""
-        scored: dict[str, float] = {}
-        for m in re.finditer(r"[^\W\d_][\w'’-]*", text):
-            word = m.group()
-            best = 0.0
-            for t in tokenize(word):
-                if self.bm25.df(t):
-                    best = max(best, self.bm25.idf(t))
-            for t in name_keys(word):
-                if self.names.df(t):
-                    best = max(best, self.names.idf(t))
-            if best > 0:
-                scored[word] = max(scored.get(word, 0.0), best)
-        return sorted(scored, key=lambda w: -scored[w])[:limit]
 
     def question_terms(self, text: str, *, same_language: bool) -> dict[str, float]:
         """The question's terms (words and name keys) weighted by idf.
