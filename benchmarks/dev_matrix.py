@@ -38,7 +38,6 @@ import argparse
 import json
 import sys
 import time
-import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import Loaded, add_arguments, loaded_sets  # noqa: E402
+from devsets import SWITCH_SHARE, Loaded, add_arguments, is_switch_question, loaded_sets  # noqa: E402
 
 from bot.evaluation import Question, contains, score_result  # noqa: E402
 
@@ -150,7 +149,7 @@ def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool
             result_c, ms_c = ask(loaded, own)
             rows.append(asked_row(loaded, own, result_c, ms_c, part="chained"))
             earlier.append(result_c)
-        if switch_every and q.history is None and q.answerable and zlib.crc32(q.id.encode()) % switch_every == 0:
+        if q.history is None and q.answerable and is_switch_question(q.id, switch_every):
             history = switch_history(loaded.questions, i, loaded.gold_ids)
             if history:
                 switched = Question(**{**q.__dict__, "history": history})
@@ -236,7 +235,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(ap)
     ap.add_argument("--no-leave-out", action="store_true", help="skip the leave-article-out asks")
-    ap.add_argument("--switch-every", type=int, default=4,
+    ap.add_argument("--switch-every", type=int, default=SWITCH_SHARE,
                     help="also ask every Nth standalone question after a turn about another article (0: never)")
     ap.add_argument("--no-chained", action="store_true",
                     help="skip asking conversations with the chain's own earlier results as history")

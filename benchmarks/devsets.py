@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,3 +120,12 @@ def loaded_sets(args: argparse.Namespace, log=None) -> Iterator[Loaded]:
             log(f"[{name}] skipped: its files are not under {args.shared}")
             continue
         yield open_set(dev, args.shared, args.stores, limit=args.limit, log=log)
+
+
+SWITCH_SHARE = 4  # one standalone question in this many is also asked after a topic switch
+
+
+def is_switch_question(qid: str, share: int = SWITCH_SHARE) -> bool:
+    """Is this question one of those asked again right after a turn about another article (the
+    same ones in every script: chosen by a hash of the id)?"""
+    return bool(share) and zlib.crc32(qid.encode()) % share == 0

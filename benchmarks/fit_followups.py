@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -35,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dev_matrix import switch_history  # noqa: E402
-from devsets import add_arguments, loaded_sets  # noqa: E402
+from devsets import add_arguments, is_switch_question, loaded_sets  # noqa: E402
 
 from bot.conversation import conversation, looks_like_follow_up, parse_history  # noqa: E402
 from bot.evaluation import contains  # noqa: E402
@@ -44,13 +43,6 @@ from bot.retrieval import FusionWeights  # noqa: E402
 
 K = 5
 GRID = list(itertools.product([0.0, 0.25, 0.5, 1.0, 2.0, 3.0], [0.0, 0.01, 0.03, 0.05, 0.08]))
-SWITCH_SHARE = 4  # one question in this many is asked after a switch
-
-
-def is_switch_question(qid: str) -> bool:
-    return zlib.crc32(qid.encode()) % SWITCH_SHARE == 0
-
-
 Rows = dict[tuple[str, str], dict[tuple[float, float], np.ndarray]]
 
 
