@@ -239,6 +239,10 @@ def main() -> None:
                     help="also ask every Nth standalone question after a turn about another article (0: never)")
     ap.add_argument("--no-chained", action="store_true",
                     help="skip asking conversations with the chain's own earlier results as history")
+    ap.add_argument("--late-chunked-across-scripts", action="store_true",
+                    help="score sentences in another script than the question with their stored late-chunked "
+                         "vectors instead of embedding them on their own (the behaviour before; see "
+                         "HybridRetriever.sentences)")
     ap.add_argument("--dump", type=Path, help="write one JSON line per asked question here")
     ap.add_argument("--json", action="store_true", help="print the summary lines as JSON")
     args = ap.parse_args()
@@ -248,6 +252,7 @@ def main() -> None:
 
     rows: list[dict[str, Any]] = []
     for loaded in loaded_sets(args, log):
+        loaded.app.chain.retriever.own_vectors_across_scripts = not args.late_chunked_across_scripts
         rows += run_set(loaded, leave_out=not args.no_leave_out, switch_every=args.switch_every,
                         chained=not args.no_chained, log=log)
     if args.dump:

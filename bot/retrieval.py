@@ -249,8 +249,10 @@ class HybridRetriever:
         fetch_k: int = 30,
         sentence_cache: int = 20000,
         fusion: FusionWeights = FusionWeights(),
+        own_vectors_across_scripts: bool = True,
     ) -> None:
         self.store = store
+        self.own_vectors_across_scripts = own_vectors_across_scripts
         self.embeddings = embeddings
         self.fetch_k = fetch_k
         self.fusion = fusion
@@ -538,10 +540,17 @@ class HybridRetriever:
         """``(start, end, text, vector)`` of a passage's sentences; offsets in the article.
 
         Vectors stored at ingest (late chunking, ``ingest.sentence_vectors``) are used when the
-        chunk has them; otherwise the sentences are embedded now (and cached).
+        chunk has them and is written in the question's script; otherwise the sentences are
+        embedded now, each on its own (and cached). Late-chunked vectors carry their chunk's
+        context, which helps within a language but blurs the one sentence an English question
+        over an Arabic article needs: on mlqa-dev's English questions the quoted sentence held
+        the answer 0.375 of the time with sentences embedded on their own against 0.280 with the
+        late-chunked ones (``benchmarks/dev_matrix.py --sets mlqa`` with and without
+        ``--late-chunked-across-scripts``), for ~80 ms more per such question.
         """
         meta = passage.meta
-        if meta.get("sents") and meta.get("sent_vecs"):
+        own = self.own_vectors_across_scripts and not passage.same_script
+        if not own and meta.get("sents") and meta.get("sent_vecs"):
             stored = decode_spans(meta["sents"])
             all_vecs = decode_vectors(meta["sent_vecs"], count=len(stored))
             # Stores written before ingest applied MIN_EVIDENCE_CHARS still hold shorter spans.

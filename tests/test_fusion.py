@@ -87,3 +87,31 @@ def test_fused_ranking_never_below_dense_on_a_bilingual_fixture(tmp_path: Path, 
             totals[name][1] += any(contains(t, gold) for t in ranked[:3])
     assert totals["fused"][0] >= totals["dense"][0], totals  # hit@1
     assert totals["fused"][1] >= totals["dense"][1], totals  # hit@3
+
+
+@pytest.mark.slow
+def test_sentences_in_another_script_are_embedded_on_their_own(tmp_path: Path, e5_embeddings) -> None:
+    """Over an Arabic passage an English question scores sentences embedded on their own; an
+    Arabic question the late-chunked vectors stored at ingest (``HybridRetriever.sentences``)."""
+    import numpy as np
+
+    from ingest.store import open_store
+
+    store = open_store(collection="sents", embeddings=e5_embeddings, embedder_id="multilingual-e5-small", db=tmp_path / "db")
+    Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", {"zahraa.md": ARTICLES["zahraa.md"]}))
+    retriever = HybridRetriever(store, e5_embeddings)
+
+    def vectors(question: str) -> tuple[list[str], np.ndarray]:
+        passage = retriever.retrieve(question, 1).passages[0]
+        sents = retriever.sentences(passage)
+        assert sents and passage.meta.get("sent_vecs"), "the chunk has no stored sentence vectors"
+        return [text for *_, text, _ in sents], np.stack([v for *_, v in sents])
+
+    texts, english = vectors("How many books does the new library hold?")
+    own = np.asarray(e5_embeddings.embed_documents(texts), dtype=np.float32)
+    assert np.allclose(english, own, atol=1e-4)
+    texts, arabic = vectors("كم كتابا تضم المكتبة الجديدة؟")
+    assert not np.allclose(arabic, np.asarray(e5_embeddings.embed_documents(texts)), atol=1e-2)
+    retriever.own_vectors_across_scripts = False
+    texts, late = vectors("How many books does the new library hold?")
+    assert np.allclose(late, arabic, atol=1e-6)
