@@ -38,9 +38,11 @@ _ABBREVIATIONS = frozenset(
 _NUMBER_ABBREVIATIONS = frozenset("no nos vol fig ch pp art".split())
 
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]")
-# A run of terminators, optional closing quotes/brackets, then whitespace or end of string.
+# A run of terminators, optional closing quotes/brackets, then whitespace or end of string. The
+# match starts only where a run starts and never gives back what it took (possessive): a run of
+# 20,000 dots is one attempt, not 20,000 overlapping ones that each backtrack through the rest.
 _CLOSERS = "\"'”’»)]"
-_TERMINATOR = re.compile(r"[.!?؟؛۔…]+[\"'”’»)\]]*(?=\s|$)")
+_TERMINATOR = re.compile(r"(?<![.!?؟؛۔…])[.!?؟؛۔…]++[\"'”’»)\]]*+(?=\s|$)")
 _INITIALISM = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]$")  # "U.S" / "e.g" (the final dot is the terminator)
 _SOFT_BREAK = re.compile(r"[،;,](?=\s)")
 _INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u061c\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e\ufeff"
