@@ -135,7 +135,8 @@ def parse_markers(text: str) -> list[Marker]:
     return [Marker(m.start(), m.end(), _numbers(m.group(1))) for m in _MARKER.finditer(text)]
 
 
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,!?؟،؛;:۔…)\]»”])")
+# Only from where a run of whitespace starts, possessive: linear on a run of 50,000 spaces.
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<!\s)\s++([.,!?؟،؛;:۔…)\]»”])")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 

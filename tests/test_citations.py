@@ -268,3 +268,12 @@ def test_cleaning_properties(raw: str) -> None:
         assert {n for c in result.claims for n in c.numbers} == raw_valid
     # the rendered form is canonical: cleaning it again changes nothing
     assert clean_answer(result.text, VALID).text == result.text
+
+
+def test_stripping_markers_from_a_long_run_of_spaces_is_linear() -> None:
+    # The space-before-punctuation pattern tried every start inside a run and backtracked through
+    # the rest (50,000 spaces: 23 s); an LLM reply can hold such a run.
+    from bot.citations import strip_markers
+
+    assert strip_markers("a" + " " * 200_000 + "b [1]").startswith("a")
+    assert strip_markers("a" + " " * 200_000 + ", b [1]") == "a, b"
