@@ -16,6 +16,12 @@ the old revision's chunks are deleted. Readers only trust chunks whose ``rev`` m
 catalog, so a reader never sees a half-written article, and an ingest killed half-way leaves only
 orphans that the next write of that article (or :meth:`ArticleStore.collect_garbage`) deletes.
 
+Several writers may share one Chroma server. Between a writer's chunk write and its commit, its
+chunks look like orphans to everyone else, so garbage collection deletes an orphan only once it is
+:data:`ORPHAN_GRACE_SECONDS` old (each chunk carries its write time), and an article whose
+committed chunks are missing anyway (deleted by an older newsbot, or by hand) is found by the
+same pass and rewritten by the next ingest instead of being trusted as "unchanged".
+
 A ``generation`` token in the catalog changes on every commit, so a reader can cheaply notice
 that the corpus changed and update derived indexes (BM25) incrementally.
 
@@ -34,6 +40,7 @@ import re
 import shutil
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +63,11 @@ _GET_PAGE = 2000
 #: Disk space a local store leaves free (SQLite's journal and Chroma's compaction need room).
 MIN_FREE_BYTES = 16 * 1024 * 1024
 _CHROMA_TABLES = frozenset({"collections", "segments", "embeddings"})
+#: An uncommitted chunk younger than this may belong to another writer's ingest that has not
+#: committed yet; garbage collection leaves it (readers ignore it meanwhile). Far above the time
+#: from a batch's chunk write to its commit (seconds, a minute over a slow link), and above clock
+#: differences between machines sharing a server.
+ORPHAN_GRACE_SECONDS = 3600
 
 
 @dataclass
@@ -333,6 +345,9 @@ class ArticleStore:
             raise StoreError(f"cannot open collection {collection!r}: {reason}") from exc
         self._check_foreign()
         self._check_embedder()
+        # Articles whose committed chunks are not all there (found by collect_garbage): the next
+        # write of each is done even though its revision is the committed one.
+        self._incomplete: set[str] = set()
 
     # -- properties ---------------------------------------------------------
 
@@ -490,6 +505,8 @@ class ArticleStore:
         """Is this exact revision stored? ``committed`` (from :meth:`revisions`) saves a store read
         per article when many are checked; ``write_articles`` checks again under its lock."""
         rev = article_revision(article, chunks, self.embedder_id)
+        if article.id in self._incomplete:
+            return False
         if committed is not None:
             return committed.get(article.id) == rev
         record = self.article(article.id)
@@ -529,7 +546,7 @@ class ArticleStore:
         what = f"article {prepared[0][0].id}" if len(prepared) == 1 else f"{len(prepared)} articles"
         with self._write_lock:
             committed = self._committed_revisions([p[0].id for p in prepared])
-            todo = [p for p in prepared if committed.get(p[0].id) != p[4]]
+            todo = [p for p in prepared if committed.get(p[0].id) != p[4] or p[0].id in self._incomplete]
             if not todo:
                 return [False] * len(prepared)
             ids: list[str] = []
@@ -580,6 +597,7 @@ class ArticleStore:
             except Exception as exc:
                 raise StoreError(f"cannot write {what}: {first_line(exc)}") from exc
         written = {p[0].id for p in todo}
+        self._incomplete -= written
         return [p[0].id in written for p in prepared]
 
     def _committed_revisions(self, article_ids: Sequence[str]) -> dict[str, str]:
@@ -624,18 +642,32 @@ class ArticleStore:
                 raise StoreError(f"cannot remove article {article_id}: {first_line(exc)}") from exc
         return True
 
-    def collect_garbage(self) -> int:
-        """Delete chunks of revisions no catalog record points at (left by a killed ingest)."""
+    def collect_garbage(self, grace_seconds: float = ORPHAN_GRACE_SECONDS) -> int:
+        """Delete chunks of revisions no catalog record points at (left by a killed ingest) once
+        they are ``grace_seconds`` old; note committed articles that lack chunks (see
+        :meth:`incomplete_articles`). Returns how many chunks were deleted."""
         with self._write_lock:
-            committed = {aid: rev[:8] for aid, rev in self.revisions().items()}
-            orphans = []
+            records = self.articles()
+            committed = {r.id: r.rev[:8] for r in records}
+            expected = {r.id: r.chunks for r in records}
+            present: dict[str, int] = {}
+            candidates = []
             # Ids alone (see chunk_id): the metadata holds the sentence vectors, hundreds of MB
             # for a large corpus, and every ingest run starts here.
             for (ids,) in self._paged(self.chunks, include=[]):
                 for cid in ids:
                     aid, rev8, _ = cid.rsplit(":", 2)
                     if committed.get(aid) != rev8:
-                        orphans.append(cid)
+                        candidates.append(cid)
+                    else:
+                        present[aid] = present.get(aid, 0) + 1
+            self._incomplete = {aid for aid, n in expected.items() if present.get(aid, 0) < n}
+            if self._incomplete:
+                logger.warning(
+                    "%d article(s) miss some of their chunks; the next ingest of each rewrites it: %s",
+                    len(self._incomplete), ", ".join(sorted(self._incomplete)[:5]),
+                )
+            orphans = self._old_enough(candidates, grace_seconds)
             batch = _max_batch(self.chunks)
             for i in range(0, len(orphans), batch):
                 self.chunks.delete(ids=orphans[i : i + batch])
@@ -643,6 +675,26 @@ class ArticleStore:
                 logger.info("removed %d orphan chunks", len(orphans))
                 self._bump_generation()
             return len(orphans)
+
+    def incomplete_articles(self) -> set[str]:
+        """Committed articles that missed some of their chunks at the last :meth:`collect_garbage`."""
+        return set(self._incomplete)
+
+    def _old_enough(self, ids: Sequence[str], grace_seconds: float) -> list[str]:
+        """Those of ``ids`` written ``grace_seconds`` ago or earlier (or with no write time: chunks
+        of a newsbot that did not record it)."""
+        if not ids:
+            return []
+        cutoff = time.time() - grace_seconds
+        old: list[str] = []
+        batch = _max_batch(self.chunks)
+        for i in range(0, len(ids), batch):
+            res = self.chunks.get(ids=list(ids[i : i + batch]), include=["metadatas"])
+            for cid, meta in zip(res["ids"], res["metadatas"]):
+                written = (meta or {}).get("written")
+                if not isinstance(written, (int, float)) or written <= cutoff:
+                    old.append(cid)
+        return old
 
     def _delete_other_revisions(self, article_id: str, keep: str) -> None:
         self.chunks.delete(where={"$and": [{"article_id": article_id}, {"rev": {"$ne": keep}}]})
@@ -658,7 +710,7 @@ class ArticleStore:
     @staticmethod
     def _chunk_metadata(article: Article, chunk: Chunk, rev: str) -> dict[str, Any]:
         meta: dict[str, Any] = dict(article.metadata())
-        meta.update({"rev": rev, "index": chunk.index, "start": chunk.start, "end": chunk.end})
+        meta.update({"rev": rev, "index": chunk.index, "start": chunk.start, "end": chunk.end, "written": int(time.time())})
         ordinal = date_ordinal(article.date)
         if ordinal is not None:
             meta["date_ord"] = ordinal

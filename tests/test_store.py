@@ -75,9 +75,50 @@ def test_failed_commit_leaves_old_revision_whole(store, monkeypatch) -> None:
     assert store.revisions()["harbour"] == rev_before
     committed = store.committed_chunks("harbour", rev_before)
     assert sorted(c.id for c in committed) == before
-    # The half-written revision is garbage, and collecting it leaves the old revision intact.
-    assert store.collect_garbage() > 0
+    # The half-written revision is garbage: kept while it could still be another writer's commit
+    # in progress, collected once it is old; the old revision stays intact.
+    assert store.collect_garbage() == 0
+    assert store.collect_garbage(grace_seconds=0) > 0
     assert sorted(c.id for c in store.iter_chunks()) == before
+
+
+def test_garbage_collection_between_another_writers_chunks_and_commit_loses_nothing(
+    tmp_path: Path, fake_embeddings, monkeypatch
+) -> None:
+    """Two writers on one store: the second one's garbage collection runs after the first wrote
+    its chunks and before it committed them. The article ends up whole (it was committed empty
+    when the collection ignored write times)."""
+    writer = open_store(collection="news", embeddings=fake_embeddings, embedder_id="fake", db=tmp_path / "db")
+    other = open_store(collection="news", embeddings=fake_embeddings, embedder_id="fake", db=tmp_path / "db")
+    commit = writer._catalog.upsert
+    collected: list[int] = []
+
+    def collect_then_commit(*args, **kwargs):
+        if kwargs.get("ids") != ["__generation__"]:
+            collected.append(other.collect_garbage())
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(writer._catalog, "upsert", collect_then_commit)
+    assert _write(writer, _article()) is True
+    assert collected == [0]
+    (record,) = other.articles()
+    assert len(other.committed_chunks("harbour", record.rev)) == record.chunks >= 2
+
+
+def test_reingest_rewrites_an_article_whose_chunks_are_missing(store) -> None:
+    a = _article()
+    _write(store, a)
+    (record,) = store.articles()
+    lost = sorted(c.id for c in store.iter_chunks())[0]
+    store.chunks.delete(ids=[lost])
+    assert store.collect_garbage() == 0
+    assert store.incomplete_articles() == {"harbour"}
+    chunks = chunk_article(a, size=120, max_size=200)
+    assert not store.is_unchanged(a, chunks, store.revisions())
+    assert _write(store, a) is True  # the catalog says "stored", the chunks say otherwise
+    assert len(store.committed_chunks("harbour", record.rev)) == record.chunks
+    assert store.incomplete_articles() == set()
+    assert _write(store, a) is False
 
 
 def test_remove_article(store) -> None:
