@@ -44,6 +44,14 @@ logger = logging.getLogger(__name__)
 # plain dense retrieval.
 W_WORDS = 0.08
 W_NAMES = 0.04
+# Passages in another script than the question: how much their best sentence's own cosine counts
+# beside the chunk's, among the fused best few (see HybridRetriever.rank). Chosen by
+# benchmarks/fit_cross_script.py on the dev sets of ../shared/eval (mlqa-dev English questions
+# over Arabic articles; seed-dev's English questions over the seed article among English and
+# Arabic distractors; English and Arabic questions over that mixed store); its output has the
+# grid and the leave-one-dataset-out choice.
+CROSS_SCRIPT_SENTENCE_WEIGHT = 0.5
+CROSS_SCRIPT_RESCORE_TOP = 10
 # The "typical" cosine of a question in a language: the median of its dense ranking from this
 # rank on (the few best are the candidates themselves, not the background).
 TYPICAL_FROM_RANK = 5
@@ -355,8 +363,10 @@ class HybridRetriever:
         return self.rank(cands, k, fusion)
 
     def rank(self, cands: CandidateSet, k: int, fusion: FusionWeights | None = None) -> Retrieval:
-        """The ``k`` best of ``cands`` by :func:`fuse` (this retriever's weights unless given)."""
-        ranked = fuse(cands, fusion or self.fusion)[:k]
+        """The ``k`` best of ``cands`` by :func:`fuse` (this retriever's weights unless given),
+        passages in another script than the question re-scored by their best sentence
+        (:meth:`rescore_across_scripts`)."""
+        ranked = self.rescore_across_scripts(fuse(cands, fusion or self.fusion), cands.query_vector)[:k]
         passages = [
             Passage(
                 chunk_id=c.chunk.id,
@@ -380,6 +390,39 @@ class HybridRetriever:
             query_vector=cands.query_vector,
             dense_scores=cands.dense_scores,
         )
+
+    def rescore_across_scripts(
+        self,
+        ranked: list[tuple[Candidate, float]],
+        query_vector: np.ndarray,
+        weight: float = CROSS_SCRIPT_SENTENCE_WEIGHT,
+        top: int = CROSS_SCRIPT_RESCORE_TOP,
+    ) -> list[tuple[Candidate, float]]:
+        """Among the ``top`` best, a passage in another script than the question gains ``weight``
+        times how much its best sentence, embedded on its own, beats the chunk's cosine — beyond
+        what that gain typically is among those passages (the median), so that the balance
+        between scripts, set by the per-language typical cosine, stays as it was.
+
+        Across languages a chunk's cosine is flat (an English question scores every passage of an
+        Arabic article within a few thousandths); the one sentence that answers it stands out
+        more. The sentence vectors are the ones sentence evidence uses next (cached).
+        """
+        head, tail = ranked[:top], ranked[top:]
+        gains = {c.chunk.id: self._sentence_gain(c, query_vector) for c, _ in head if not c.same_script} if weight else {}
+        if len(gains) < 2:
+            return ranked
+        typical = float(np.median(list(gains.values())))
+        rescored = [(c, score + weight * (gains[c.chunk.id] - typical) if c.chunk.id in gains else score) for c, score in head]
+        rescored.sort(key=lambda cs: (-cs[1], cs[0].chunk.id))
+        return rescored + tail
+
+    def _sentence_gain(self, cand: Candidate, query_vector: np.ndarray) -> float:
+        """The best cosine of the passage's sentences (each embedded on its own) minus the chunk's."""
+        text = cand.chunk.text
+        spans = evidence_spans(text)
+        if not spans:
+            return 0.0
+        return float(np.max(self._sentence_vectors([text[s:e] for s, e in spans]) @ query_vector)) - cand.dense
 
     def candidates(
         self,

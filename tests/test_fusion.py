@@ -115,3 +115,37 @@ def test_sentences_in_another_script_are_embedded_on_their_own(tmp_path: Path, e
     retriever.own_vectors_across_scripts = False
     texts, late = vectors("How many books does the new library hold?")
     assert np.allclose(late, arabic, atol=1e-6)
+
+
+def test_passages_in_another_script_are_rescored_by_their_best_sentence(store, fake_embeddings) -> None:
+    """Among cross-script passages of about the same cosine, the one with a sentence that stands
+    out gains; passages in the question's script keep their score, and with fewer than two
+    cross-script passages nothing moves."""
+    import numpy as np
+
+    retriever = HybridRetriever(store, fake_embeddings)
+    question = "the harbour board approved the new budget"
+    qvec = np.asarray(fake_embeddings.embed_query(question), dtype=np.float32)
+
+    def text_cand(cid: str, text: str, relative: float, same: bool) -> Candidate:
+        chunk = StoredChunk(cid, "a-" + cid, "r", text, 0, len(text), {})
+        dense = float(np.asarray(fake_embeddings.embed_documents([text])[0]) @ qvec)
+        return Candidate(chunk, dense, relative, 0.0, 0.0, 0.0, same, False)
+
+    filler = "Rain fell over the hills for most of the week. Farmers waited for the markets to open again."
+    cands = [
+        text_cand("plain", filler + " Traders counted their losses at the market.", 0.030, False),
+        text_cand("answer", filler + " The harbour board approved the new budget on Tuesday.", 0.029, False),
+        text_cand("other", filler + " Schools stayed closed until the roads were cleared.", 0.028, False),
+        text_cand("same", "A story in the question's own script about something else entirely.", 0.031, True),
+    ]
+    ranked = [(c, c.relative) for c in cands]
+    ranked.sort(key=lambda cs: -cs[1])
+    before = [c.chunk.id for c, _ in ranked]
+    after = retriever.rescore_across_scripts(ranked, qvec, weight=0.5)
+    order = [c.chunk.id for c, _ in after]
+    assert order.index("answer") < order.index("plain"), order
+    assert dict((c.chunk.id, s) for c, s in after)["same"] == 0.031
+    assert [c.chunk.id for c, _ in retriever.rescore_across_scripts(ranked, qvec, weight=0.0)] == before
+    lone = [cs for cs in ranked if cs[0].chunk.id in ("same", "answer")]
+    assert retriever.rescore_across_scripts(lone, qvec, weight=0.5) == lone
