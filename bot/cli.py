@@ -110,13 +110,13 @@ def ingest(obj: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) ->
                 from tqdm import tqdm
 
                 bar = tqdm(total=int(detail), unit="file", file=sys.stderr, leave=False)
-            elif event == "failed":
+            elif event in ("failed", "record failed"):
                 line = f"failed: {path}: {detail}"
                 if bar is not None:
                     bar.write(line, file=sys.stderr)
                 else:
                     click.echo(line, err=True)
-                if bar is not None and path:
+                if bar is not None and path and event == "failed":
                     bar.update(1)
             elif event == "file" and bar is not None:
                 bar.update(1)

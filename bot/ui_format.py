@@ -346,7 +346,10 @@ def example_questions(records: Sequence[Any], limit: int = 4) -> list[str]:
 
 def ingest_report_html(report: Any, names: Mapping[str, str]) -> str:
     """Per-file result lines of an upload (failures with their reason, as the CLI prints them)."""
-    lines = [f"<li>{esc(names.get(f.path, f.path))}: {esc(f.reason)}</li>" for f in report.failures]
+    lines = [
+        f"<li>{esc(names.get(f.path, f.path))}{esc(' ' + f.where) if getattr(f, 'where', None) else ''}: {esc(f.reason)}</li>"
+        for f in report.failures
+    ]
     summary = f"<p>{esc(report.summary())}</p>"
     if lines:
         return f'<div class="nb-ingest">{summary}<p>failed:</p><ul>{"".join(lines)}</ul></div>'

@@ -124,7 +124,19 @@ def _unsupported_reason(path: Path) -> str:
 
 
 def load_file(path: Path, *, max_bytes: int) -> list[Article]:
-    """Load the articles in one file. Raises ``IngestError(reason)``."""
+    """Load the articles in one file, all or nothing. Raises ``IngestError(reason)``."""
+    articles, failures = load_records(path, max_bytes=max_bytes)
+    if failures:
+        where, reason = failures[0]
+        raise IngestError(f"{where}: {reason}")
+    return _drop_duplicate_ids(articles)
+
+
+def load_records(path: Path, *, max_bytes: int) -> tuple[list[Article], list[tuple[str, str]]]:
+    """Load the articles in one file, record by record: the good records of a JSON array or a
+    JSON Lines file, and ``(where, reason)`` for each bad one ("line 2", "record 3"). Raises
+    ``IngestError(reason)`` when the file as a whole cannot be read. Two records with one id are
+    both returned: the caller reports the second (``load_file`` drops it with a warning)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
         raise IngestError(_unsupported_reason(path))
@@ -143,19 +155,19 @@ def load_file(path: Path, *, max_bytes: int) -> list[Article]:
     if len(data) > max_bytes:
         raise IngestError(_oversize_reason(len(data), max_bytes))
 
+    failures: list[tuple[str, str]] = []
     if suffix in TEXT_EXTENSIONS:
         articles = [_load_text(data, path, markdown=suffix != ".txt")]
     elif suffix in HTML_EXTENSIONS:
         articles = [_load_html(data, path)]
     elif suffix == ".json":
-        articles = _load_json(data, path)
+        articles = _load_json(data, path, failures)
     elif suffix == ".jsonl":
-        articles = _load_jsonl(data, path)
+        articles = _load_jsonl(data, path, failures)
     else:
         articles = [_load_pdf(data, path)]
-    articles = _drop_duplicate_ids(articles)
-    logger.debug("loaded %d article(s) from %s", len(articles), path)
-    return articles
+    logger.debug("loaded %d article(s) from %s (%d bad records)", len(articles), path, len(failures))
+    return articles, failures
 
 
 def _oversize_reason(size: int, limit: int) -> str:
@@ -348,59 +360,69 @@ def _html_text(doc: Document) -> str:
 # --- JSON and JSON Lines
 
 
-def _load_json(data: bytes, path: Path) -> list[Article]:
+def _load_json(data: bytes, path: Path, failures: list[tuple[str, str]]) -> list[Article]:
+    """An object, or an array of objects each loaded on its own (a bad one goes to ``failures``)."""
     text = decode_bytes(data)
     value = _parse_json(text)
     if isinstance(value, dict):
-        return [_record_to_article(value, path, where=None)]
+        return [_record_to_article(value, path)]
     if isinstance(value, list):
         if not value:
             raise IngestError("no article text found (empty JSON array)")
         articles = []
         for index, record in enumerate(value, start=1):
             where = f"record {index}"
-            if not isinstance(record, dict):
-                raise IngestError(f"{where} is not a JSON object")
-            articles.append(_record_to_article(record, path, where=where))
+            try:
+                if not isinstance(record, dict):
+                    raise IngestError("is not a JSON object")
+                articles.append(_record_to_article(record, path))
+            except IngestError as exc:
+                failures.append((where, str(exc)))
         return articles
     raise IngestError("JSON must be an object or an array of objects")
 
 
-def _load_jsonl(data: bytes, path: Path) -> list[Article]:
-    # All or nothing: one bad line fails the file, so nothing is half-ingested.
+def _load_jsonl(data: bytes, path: Path, failures: list[tuple[str, str]]) -> list[Article]:
+    """One object per line, each loaded on its own: a bad line goes to ``failures`` and the good
+    lines around it are kept."""
     text = decode_bytes(data)
     articles = []
+    seen = False
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        record = _parse_json(line, lineno=lineno)
-        if not isinstance(record, dict):
-            raise IngestError(f"line {lineno} is not a JSON object")
-        articles.append(_record_to_article(record, path, where=f"line {lineno}"))
-    if not articles:
+        seen = True
+        try:
+            record = _parse_json(line, one_line=True)
+            if not isinstance(record, dict):
+                raise IngestError("is not a JSON object")
+            articles.append(_record_to_article(record, path))
+        except IngestError as exc:
+            failures.append((f"line {lineno}", str(exc)))
+    if not seen:
         raise IngestError("no article text found")
     return articles
 
 
-def _parse_json(text: str, *, lineno: int | None = None) -> Any:
+def _parse_json(text: str, *, one_line: bool = False) -> Any:
+    """``json.loads`` with a one-line reason: where in the file (or, for one line of a JSON Lines
+    file, where in the line) the JSON is wrong."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise IngestError(f"invalid JSON at line {lineno or err.lineno}: {err.msg}") from err
+        at = f"column {err.colno}" if one_line else f"line {err.lineno}"
+        raise IngestError(f"invalid JSON at {at}: {err.msg}") from err
     except RecursionError as err:
-        raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: nested too deeply") from err
+        raise IngestError("invalid JSON: nested too deeply") from err
     except ValueError as err:  # e.g. an integer with more digits than Python converts
-        raise IngestError(f"invalid JSON{f' at line {lineno}' if lineno else ''}: {first_line(err, 150)}") from err
+        raise IngestError(f"invalid JSON: {first_line(err, 150)}") from err
 
 
-def _record_to_article(record: Mapping[str, Any], path: Path, *, where: str | None) -> Article:
+def _record_to_article(record: Mapping[str, Any], path: Path) -> Article:
     fields = {str(k).lower(): v for k, v in record.items()}
     text = _record_text(fields)
     if not text:
-        expected = "'text', 'content' or 'body'"
-        if where is None:
-            raise IngestError(f"no article text found (expected a {expected} field)")
-        raise IngestError(f"{where} has no article text (expected a {expected} field)")
+        raise IngestError("no article text found (expected a 'text', 'content' or 'body' field)")
     title = _str_field(fields, ("title", "headline")) or _clean_title(_nonempty_lines(text)[0], markdown=False)
     date_value = _first_field(fields, DATE_FIELDS)
     return make_article(
@@ -493,7 +515,8 @@ def make_article(
         source=source or None,
         url=url or None,
         lang=lang or detect_language(text),
-        path=str(path) if path is not None else None,
+        # A file name that is not UTF-8 keeps its bytes as escapes: Chroma stores only UTF-8.
+        path=os.fsencode(path).decode("utf-8", "backslashreplace") if path is not None else None,
     )
 
 
@@ -507,7 +530,10 @@ def article_id(*, explicit_id: object = None, url: str | None = None, text: str)
     Hashing the text means re-ingesting an unchanged file yields the same id.
     """
     if explicit_id is not None and str(explicit_id).strip():
-        return sanitise_id(str(explicit_id).strip())
+        aid = sanitise_id(str(explicit_id).strip())
+        if aid.startswith("__"):  # the store's own records (its generation token) use such ids
+            raise IngestError(f"id {aid!r} is reserved (an article id may not start with '__')")
+        return aid
     if url:
         return "u-" + _sha1(url.strip())[:16]
     return "h-" + _sha1(normalise_for_hash(text))[:16]

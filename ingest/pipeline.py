@@ -20,7 +20,7 @@ from typing import Any
 
 from ingest.chunking import chunk_article
 from ingest.errors import IngestError, NewsbotError
-from ingest.loaders import discover_files, load_file
+from ingest.loaders import discover_files, load_records
 from ingest.sentences import evidence_spans
 from ingest.store import ArticleStore, StoreFailure
 from ingest.types import Article, Chunk
@@ -39,9 +39,10 @@ class ChunkingOptions:
 class FileFailure:
     path: str
     reason: str
+    where: str | None = None  # the record inside the file ("line 3", "record 2", "id X"), if one
 
     def line(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return f"{self.path}{' ' + self.where if self.where else ''}: {self.reason}"
 
 
 @dataclass
@@ -70,14 +71,15 @@ class IngestReport:
             "chunks": self.chunks,
             "unchanged": self.unchanged,
             "failed": self.failed,
-            "failures": [{"path": f.path, "reason": f.reason} for f in self.failures],
+            "failures": [{"path": f.path, "where": f.where, "reason": f.reason} for f in self.failures],
             "articles": self.article_ids,
             "stopped": self.stopped,
         }
 
 
 # (event, path, detail): events are "file" (a file is done: detail "ok"/"unchanged"/reason),
-# "failed" (detail = reason), "total" (detail = number of files).
+# "failed" (detail = reason), "record failed" (path = "file line 3" / "file id X": one record of a
+# file that is otherwise ingested), "total" (detail = number of files).
 ProgressFn = Callable[[str, str, str], None]
 
 
@@ -114,9 +116,10 @@ class Ingestor:
         self.store.collect_garbage()
         committed = self.store.revisions()  # one read, not one per article
         pending: list[_Pending] = []
+        first_seen: dict[str, str] = {}  # article id -> the file it came from in this run
         for path in files:
             try:
-                articles = load_file(path, max_bytes=self.max_bytes)
+                articles, bad_records = load_records(path, max_bytes=self.max_bytes)
             except IngestError as exc:
                 self._fail(report, str(path), str(exc), notify)
                 continue
@@ -124,6 +127,9 @@ class Ingestor:
                 logger.debug("loader crashed on %s", path, exc_info=True)
                 self._fail(report, str(path), f"could not read file ({type(exc).__name__}: {exc})", notify)
                 continue
+            for where, reason in bad_records:  # the good records of the file are still ingested
+                self._fail(report, str(path), reason, notify, where=where)
+            articles = self._first_of_each_id(articles, str(path), first_seen, report, notify)
             new = sum(self._enqueue(pending, report, str(path), article, committed) for article in articles)
             pending = self._flush_if_full(pending, report, notify, committed)
             if report.stopped:
@@ -146,6 +152,27 @@ class Ingestor:
                 return report
         self._flush(pending, report, quiet)
         return report
+
+    def _first_of_each_id(
+        self, articles: list[Article], path: str, first_seen: dict[str, str], report: IngestReport, notify: ProgressFn
+    ) -> list[Article]:
+        """The articles whose id this run has not met yet; each later one is a failure that names
+        where the id came from first (two records with one id, or one url and no id, would
+        otherwise overwrite each other, the last one silently winning)."""
+        kept = []
+        for article in articles:
+            first = first_seen.get(article.id)
+            if first is None:
+                first_seen[article.id] = path
+                kept.append(article)
+                continue
+            where = "earlier in this file" if first == path else f"from {first}"
+            self._fail(
+                report, path,
+                f"another article with id {article.id} came {where} (same id, or same url and no id); kept that one",
+                notify, where=f"id {article.id}",
+            )
+        return kept
 
     def _enqueue(
         self, pending: list[_Pending], report: IngestReport, origin: str, article: Article, committed: dict[str, str]
@@ -248,8 +275,12 @@ class Ingestor:
             report.unchanged += 1
 
     @staticmethod
-    def _fail(report: IngestReport, path: str, reason: str, notify: ProgressFn) -> None:
-        if any(f.path == path for f in report.failures):
+    def _fail(report: IngestReport, path: str, reason: str, notify: ProgressFn, *, where: str | None = None) -> None:
+        if any(f.path == path and f.where == where for f in report.failures):
             return
-        report.failures.append(FileFailure(path, reason))
-        notify("failed", path, reason)
+        failure = FileFailure(path, reason, where)
+        report.failures.append(failure)
+        if where:
+            notify("record failed", f"{path} {where}", reason)
+        else:
+            notify("failed", path, reason)

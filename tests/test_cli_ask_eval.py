@@ -127,6 +127,41 @@ def test_ingest_with_bad_file_exit_1_names_it(tmp_path: Path, db: Path) -> None:
     assert [a["title"] for a in articles(db)] == ["Port Lumen opens desalination plant"]
 
 
+def test_ingest_keeps_good_records_beside_bad_ones_and_names_each(tmp_path: Path, db: Path) -> None:
+    """A bad JSON Lines line, a reserved id, an id met twice (in one file and across files) and a
+    file name that is not UTF-8: each named on its own line, everything else ingested once."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def record(rid: str, what: str) -> str:
+        return json.dumps({"id": rid, "title": f"The {what} report", "text": f"The {what} report was published on Monday. It covers the harbour."})
+
+    (folder / "a-feed.jsonl").write_text(
+        "\n".join([record("one", "first"), '{"id": "two", "text": ', record("__generation__", "sneaky"),
+                   record("three", "third"), record("one", "repeated")]) + "\n",
+        encoding="utf-8",
+    )
+    (folder / "b-more.json").write_text(json.dumps([json.loads(record("three", "clashing")), json.loads(record("four", "fourth"))]), encoding="utf-8")
+    odd = os.fsdecode(os.fsencode(str(folder)) + b"/c-caf\xe9.md")
+    Path(odd).write_text(ARTICLE, encoding="utf-8")
+    result = newsbot(db, "ingest", str(folder))
+    assert result.exit_code == 1, result.output
+    assert_no_traceback(result)
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
+    feed, more = folder / "a-feed.jsonl", folder / "b-more.json"
+    assert any(line.startswith(f"failed: {feed} line 2: invalid JSON") for line in failed), failed
+    assert any(line.startswith(f"failed: {feed} line 3: id '__generation__' is reserved") for line in failed), failed
+    assert any(line.startswith(f"failed: {feed} id one: ") and "earlier in this file" in line for line in failed), failed
+    assert any(line.startswith(f"failed: {more} id three: ") and f"from {feed}" in line for line in failed), failed
+    assert len(failed) == 4, failed
+    assert SUMMARY.search(result.stdout).groups()[::2] == ("4", "0"), result.stdout
+    stored = {a["id"]: a for a in articles(db)}
+    assert {"one", "three", "four"} <= set(stored) and len(stored) == 4
+    assert stored["one"]["title"] == "The first report" and stored["three"]["title"] == "The third report"
+    (md,) = [a for a in stored.values() if a["id"] not in ("one", "three", "four")]
+    assert md["path"].endswith("c-caf\\xe9.md")
+
+
 def test_ingest_missing_path_exit_1(tmp_path: Path, db: Path) -> None:
     missing = tmp_path / "nope.txt"
     result = newsbot(db, "ingest", str(missing))

@@ -22,6 +22,7 @@ from ingest.loaders import (
     discover_files,
     find_header_date,
     load_file,
+    load_records,
     parse_date,
     sanitise_id,
 )
@@ -310,14 +311,18 @@ def test_json_array_with_field_aliases_and_lang_field(tmp_path: Path) -> None:
     assert second.lang == "ar"  # a lang field wins over detection
 
 
-def test_json_record_without_text_names_the_record(tmp_path: Path) -> None:
-    records = [{"text": EN_BODY}, {"title": "No body here", "text": "   "}]
-    reason = load_error(write(tmp_path, "bad.json", json.dumps(records)))
-    assert reason == "record 2 has no article text (expected a 'text', 'content' or 'body' field)"
+def test_json_record_without_text_names_the_record_and_keeps_the_others(tmp_path: Path) -> None:
+    records = [{"text": EN_BODY}, {"title": "No body here", "text": "   "}, {"text": AR_BODY}]
+    path = write(tmp_path, "bad.json", json.dumps(records, ensure_ascii=False))
+    articles, failures = load_records(path, max_bytes=LIMIT)
+    assert [a.text for a in articles] == [EN_BODY, AR_BODY]
+    assert failures == [("record 2", "no article text found (expected a 'text', 'content' or 'body' field)")]
+    # load_file is all or nothing, and says which record spoiled it.
+    assert load_error(path) == "record 2: no article text found (expected a 'text', 'content' or 'body' field)"
 
 
 def test_json_shapes_that_are_errors(tmp_path: Path) -> None:
-    assert load_error(write(tmp_path, "a.json", "[1, 2]")) == "record 1 is not a JSON object"
+    assert load_error(write(tmp_path, "a.json", "[1, 2]")) == "record 1: is not a JSON object"
     assert load_error(write(tmp_path, "b.json", '"just a string"')) == "JSON must be an object or an array of objects"
     assert load_error(write(tmp_path, "c.json", "[]")).startswith("no article text found")
     assert load_error(write(tmp_path, "d.json", '{"title": "x"}')).startswith("no article text found")
@@ -339,14 +344,21 @@ def test_jsonl_records_and_blank_lines(tmp_path: Path) -> None:
     assert second.id == "u-" + hashlib.sha1(b"https://e.com/ar").hexdigest()[:16] and second.lang == "ar"
 
 
-def test_jsonl_bad_line_fails_the_whole_file(tmp_path: Path) -> None:
+def test_jsonl_bad_lines_are_named_and_the_good_ones_kept(tmp_path: Path) -> None:
     good = json.dumps({"text": EN_BODY})
-    path = write(tmp_path, "feed.jsonl", f'{good}\n\n{{"text": "oops",}}\n{good}\n')
-    assert load_error(path) == "invalid JSON at line 3: Expecting property name enclosed in double quotes"
-    path = write(tmp_path, "feed2.jsonl", f"{good}\n[1]\n")
-    assert load_error(path) == "line 2 is not a JSON object"
-    path = write(tmp_path, "feed3.jsonl", f'{good}\n{{"title": "t"}}\n')
-    assert load_error(path).startswith("line 2 has no article text")
+    other = json.dumps({"text": AR_BODY}, ensure_ascii=False)
+    path = write(tmp_path, "feed.jsonl", f'{good}\n\n{{"text": "oops",}}\n[1]\n{{"title": "t"}}\n{other}\n')
+    articles, failures = load_records(path, max_bytes=LIMIT)
+    assert [a.text for a in articles] == [EN_BODY, AR_BODY]
+    assert failures == [
+        ("line 3", "invalid JSON at column 17: Expecting property name enclosed in double quotes"),
+        ("line 4", "is not a JSON object"),
+        ("line 5", "no article text found (expected a 'text', 'content' or 'body' field)"),
+    ]
+    assert load_error(path) == "line 3: invalid JSON at column 17: Expecting property name enclosed in double quotes"
+    # Only bad lines: nothing to keep, every line named.
+    articles, failures = load_records(write(tmp_path, "all-bad.jsonl", "[1]\n{\n"), max_bytes=LIMIT)
+    assert articles == [] and [w for w, _ in failures] == ["line 1", "line 2"]
 
 
 def test_jsonl_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
