@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -81,8 +82,13 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]
 
     for path in paths:
         if path.is_dir():
-            for file in _walk_folder(path):
-                add(file)
+            files, skipped = _walk_folder(path)
+            problems.extend(skipped)
+            for file in files:
+                try:
+                    add(file)
+                except (OSError, RuntimeError) as err:  # e.g. a symlink loop
+                    problems.append((file, f"cannot resolve ({first_line(err)})"))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_EXTENSIONS:
                 add(path)
@@ -95,14 +101,28 @@ def discover_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]
     return found, problems
 
 
-def _walk_folder(root: Path) -> list[Path]:
+def _walk_folder(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The loadable files under ``root``, and the entries refused on the way with their reason.
+
+    Symbolic links are followed only when they stay inside ``root`` (a link to /etc/shadow in a
+    drop folder must not become readable in the chat); links to folders are never walked into,
+    so a link loop cannot trap the walk. Only regular files are returned (no FIFOs, sockets or
+    devices, which would hang or never end)."""
     files: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    try:
+        real_root = root.resolve(strict=True)
+    except (OSError, RuntimeError) as err:
+        return [], [(root, f"cannot resolve folder ({first_line(err)})")]
 
     def on_error(err: OSError) -> None:
         logger.warning("cannot read folder %s: %s", err.filename, err.strerror)
 
     for folder, dirnames, filenames in os.walk(root, onerror=on_error):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]  # prune hidden folders
+        for d in dirnames:
+            if (Path(folder) / d).is_symlink():
+                problems.append((Path(folder) / d, "a link to a folder; not followed"))
         for name in filenames:
             if name.startswith("."):
                 continue
@@ -111,8 +131,27 @@ def _walk_folder(root: Path) -> list[Path]:
             if name.lower() in _SKIPPED_IN_FOLDERS:
                 logger.debug("skipping %s in %s", name, folder)
                 continue
-            files.append(Path(folder) / name)
-    return sorted(files)
+            path = Path(folder) / name
+            reason = _walk_refusal(path, real_root)
+            if reason:
+                problems.append((path, reason))
+            else:
+                files.append(path)
+    return sorted(files), problems
+
+
+def _walk_refusal(path: Path, real_root: Path) -> str | None:
+    """Why a file met in a folder walk is not loaded (None: it is)."""
+    try:
+        target = path.resolve(strict=True) if path.is_symlink() else path
+        mode = os.stat(target).st_mode
+    except (OSError, RuntimeError) as err:  # a dangling link, a link loop
+        return f"cannot resolve ({first_line(err)})"
+    if path.is_symlink() and not target.is_relative_to(real_root):
+        return "a link to outside the folder; not followed"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, socket or device); not read"
+    return None
 
 
 def _unsupported_reason(path: Path) -> str:
@@ -140,20 +179,7 @@ def load_records(path: Path, *, max_bytes: int) -> tuple[list[Article], list[tup
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
         raise IngestError(_unsupported_reason(path))
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise IngestError("is a folder, not a file")
-        if size > max_bytes:
-            raise IngestError(_oversize_reason(size, max_bytes))
-        data = path.read_bytes()
-    except OSError as err:
-        raise IngestError(f"cannot read file: {err.strerror or err}") from err
-    if not data:
-        raise IngestError("empty file")
-    # The file may have grown between stat() and read().
-    if len(data) > max_bytes:
-        raise IngestError(_oversize_reason(len(data), max_bytes))
+    data = _read_regular_file(path, max_bytes)
 
     failures: list[tuple[str, str]] = []
     if suffix in TEXT_EXTENSIONS:
@@ -168,6 +194,36 @@ def load_records(path: Path, *, max_bytes: int) -> tuple[list[Article], list[tup
         articles = [_load_pdf(data, path)]
     logger.debug("loaded %d article(s) from %s (%d bad records)", len(articles), path, len(failures))
     return articles, failures
+
+
+def _read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``. Opened without blocking and checked
+    on the open descriptor, so a FIFO (which would wait for a writer forever) or a device (a link
+    to /dev/zero has size 0 and never ends) is refused, whatever the name looked like a moment
+    before; at most ``max_bytes + 1`` bytes are ever read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except IsADirectoryError as err:
+        raise IngestError("is a folder, not a file") from err
+    except OSError as err:
+        raise IngestError(f"cannot read file: {err.strerror or err}") from err
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            st = os.fstat(fh.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise IngestError("is a folder, not a file")
+            if not stat.S_ISREG(st.st_mode):
+                raise IngestError("not a regular file (a pipe, socket or device); not read")
+            if st.st_size > max_bytes:
+                raise IngestError(_oversize_reason(st.st_size, max_bytes))
+            data = fh.read(max_bytes + 1)
+        except OSError as err:
+            raise IngestError(f"cannot read file: {err.strerror or err}") from err
+    if not data:
+        raise IngestError("empty file")
+    if len(data) > max_bytes:  # it grew after fstat()
+        raise IngestError(_oversize_reason(len(data), max_bytes))
+    return data
 
 
 def _oversize_reason(size: int, limit: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -582,3 +583,58 @@ def test_every_sample_loads() -> None:
     heatwave = next(a for a in articles if (a.path or "").endswith(".html"))
     for noise in ("Weather menu link", "weather-tracking-script", "All rights reserved", "Advertisement"):
         assert noise not in heatwave.text
+
+
+# --------------------------------------------------------------------------- hostile folders
+
+
+def _within(seconds: float, fn, *args):
+    """``fn(*args)`` in a thread; fails the test instead of hanging it (a FIFO read blocks)."""
+    import threading
+
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"{fn.__name__} did not return within {seconds} s"
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out["value"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and symlinks (POSIX)")
+def test_hostile_folder_entries_are_refused_one_by_one(tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    good = write(folder, "good.txt", f"{EN_TITLE}\n\n{EN_BODY}\n")
+    os.mkfifo(folder / "fifo.txt")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.md").symlink_to(folder / "missing.md")
+    secret = write(tmp_path, "secret.txt", "Outside\n\nThis file lies outside the drop folder.\n")
+    (folder / "outside.txt").symlink_to(secret)
+    (folder / "alias.txt").symlink_to(good)  # inside the folder: followed, and the same file once
+    (folder / "sub").symlink_to(tmp_path)  # a folder link: never walked into
+
+    files, problems = _within(10, discover_files, [folder])
+    assert files == [folder / "alias.txt"] or files == [good]
+    reasons = {p.name: r for p, r in problems}
+    assert reasons["fifo.txt"].startswith("not a regular file")
+    assert reasons["zero.txt"] == "a link to outside the folder; not followed"
+    assert reasons["loop.txt"].startswith("cannot resolve")
+    assert reasons["dangling.md"].startswith("cannot resolve")
+    assert reasons["outside.txt"] == "a link to outside the folder; not followed"
+    assert reasons["sub"] == "a link to a folder; not followed"
+    assert len(problems) == 6
+
+    # Named directly, a FIFO or a device is refused on the open descriptor, without blocking.
+    for name in ("fifo.txt", "zero.txt"):
+        with pytest.raises(IngestError, match="not a regular file"):
+            _within(10, lambda path: load_file(path, max_bytes=LIMIT), folder / name)
