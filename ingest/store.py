@@ -110,8 +110,38 @@ class StoredChunk:
     metadata: dict[str, Any]
 
 
+#: Seconds to wait for a Chroma server: to connect, and for each reply (a server that accepts
+#: connections but never answers must not hang every command).
+CHROMA_CONNECT_TIMEOUT = 10.0
+CHROMA_READ_TIMEOUT = 120.0
+
+
+def _install_chroma_timeouts() -> None:
+    """Give Chroma's HTTP client timeouts: it builds its session as ``httpx.Client(timeout=None)``
+    and has no setting for it (nor accepts another API class), so the ``httpx`` its module sees
+    is one whose ``Client`` puts ours in. Only that module is affected; idempotent."""
+    import types
+
+    import httpx
+    from chromadb.api import fastapi
+
+    if getattr(fastapi.httpx, "_newsbot_timeouts", False):
+        return
+
+    def client(*args: Any, **kwargs: Any) -> httpx.Client:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = httpx.Timeout(CHROMA_READ_TIMEOUT, connect=CHROMA_CONNECT_TIMEOUT)
+        return httpx.Client(*args, **kwargs)
+
+    shim = types.SimpleNamespace(**{k: getattr(httpx, k) for k in dir(httpx) if not k.startswith("__")})
+    shim.Client = client
+    shim._newsbot_timeouts = True
+    fastapi.httpx = shim
+
+
 def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
-    """A Chroma client: ``HttpClient`` for a server URL, else ``PersistentClient`` at ``db``."""
+    """A Chroma client: ``HttpClient`` (with timeouts) for a server URL, else ``PersistentClient``
+    at ``db``."""
     try:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -123,6 +153,7 @@ def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise StoreError(f"invalid Chroma URL {chroma_url!r}: expected http://HOST:PORT")
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        _install_chroma_timeouts()
         try:
             return chromadb.HttpClient(
                 host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=chroma_settings

@@ -181,3 +181,44 @@ def test_server_gone_is_one_clear_line(tmp_path: Path) -> None:
 def test_bad_url_is_a_usage_error(tmp_path: Path) -> None:
     proc = run(tmp_path, "list", url="localhost:8000", collection="x")
     assert proc.returncode == 1 and "invalid Chroma URL" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_server_that_never_answers_times_out_with_one_clear_error(monkeypatch) -> None:
+    """A port that accepts connections and then says nothing: the client gives up after its read
+    timeout (Chroma's own client waits forever) with a one-line StoreError naming the URL."""
+    import socket
+    import threading
+    import time
+
+    import ingest.store as store_module
+    from ingest.errors import StoreError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])  # held open, never answered
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    monkeypatch.setattr(store_module, "CHROMA_READ_TIMEOUT", 1.0)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(StoreError) as info:
+            store_module.make_client(chroma_url=url)
+    finally:
+        stop.set()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert time.monotonic() - t0 < 30  # two tries at most (Chroma retries once), not forever
+    assert accepted, "the client never connected"
+    assert url in str(info.value) and "\n" not in str(info.value)
