@@ -9,6 +9,7 @@ same client pointed at Ollama's ``/v1`` route (its default base URL).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,6 +19,9 @@ from prompts.templates import ANSWER, CONDENSE, LANGUAGE_NAMES, format_history, 
 logger = logging.getLogger(__name__)
 
 OLLAMA_DEFAULT_URL = "http://localhost:11434/v1"
+#: The longest answer read from an LLM (characters): newsbot answers in a few cited sentences; a
+#: model that runs on (or a server that ignores ``max_tokens``) is cut here.
+MAX_ANSWER_CHARS = 6000
 
 
 class LLMError(NewsbotError):
@@ -32,8 +36,10 @@ def make_chat_model(
     api_key: str | None,
     timeout: float,
     temperature: float,
+    max_tokens: int | None = None,
 ) -> Any:
-    """A LangChain chat model for ``kind`` ('openai' or 'ollama')."""
+    """A LangChain chat model for ``kind`` ('openai' or 'ollama'). ``timeout`` bounds each reply
+    from the server, and (:func:`stream_answer`) a whole answer; ``max_tokens`` its length."""
     if kind == "ollama":
         base_url = base_url or OLLAMA_DEFAULT_URL
         api_key = api_key or "ollama"
@@ -54,6 +60,7 @@ def make_chat_model(
         api_key=api_key or "not-needed",
         timeout=timeout,
         temperature=temperature,
+        max_tokens=max_tokens,
         max_retries=1,
     )
 
@@ -82,17 +89,43 @@ def answer_messages(question: str, passages: Sequence[dict[str, Any]], language:
     )
 
 
-def stream_answer(model: Any, messages: list[tuple[str, str]]) -> Iterator[str]:
-    """Text deltas of the model's answer."""
+def stream_answer(
+    model: Any, messages: list[tuple[str, str]], *, max_chars: int | None = None
+) -> Iterator[str]:
+    """Text deltas of the model's answer.
+
+    The server's timeout bounds each read; the model's ``request_timeout`` also bounds the whole
+    answer (a server that trickles a token every few seconds would otherwise never finish and
+    hold a worker), and an answer is cut after ``max_chars`` (:data:`MAX_ANSWER_CHARS` unless given).
+    """
+    max_chars = MAX_ANSWER_CHARS if max_chars is None else max_chars
+    budget = getattr(model, "request_timeout", None)
+    deadline = time.monotonic() + budget if isinstance(budget, (int, float)) and budget > 0 else None
+    stream = model.stream(messages)
+    total = 0
     try:
-        for chunk in model.stream(messages):
+        for chunk in stream:
             text = chunk.content if isinstance(chunk.content, str) else _flatten(chunk.content)
+            if deadline is not None and time.monotonic() > deadline:
+                raise LLMError(
+                    f"the LLM at {describe_endpoint(model)} did not finish its answer within {budget:g} s "
+                    "(NEWSBOT_LLM_TIMEOUT)"
+                )
+            if text and total + len(text) >= max_chars:
+                logger.warning("LLM answer cut at %d characters", max_chars)
+                yield text[: max_chars - total]
+                return
             if text:
+                total += len(text)
                 yield text
     except NewsbotError:
         raise
     except Exception as exc:
         raise _llm_error(model, exc) from exc
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # stop reading (and drop the connection) when cut short
 
 
 def condense_question(model: Any, question: str, history: Sequence[dict[str, Any]]) -> str:

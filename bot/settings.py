@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = Field(None, description="Model name at the LLM endpoint.")
     llm_api_key: str | None = Field(None, description="API key for the LLM endpoint (any text for local servers).")
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds an LLM answer may take in all (and to wait for each reply)."
+    )
+    llm_max_tokens: int = Field(600, ge=16, description="Longest answer the LLM may write, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for the LLM.")
 
     # --- UI ----------------------------------------------------------------

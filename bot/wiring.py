@@ -131,4 +131,5 @@ class App:
             api_key=s.llm_api_key,
             timeout=s.llm_timeout,
             temperature=s.llm_temperature,
+            max_tokens=s.llm_max_tokens,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,6 +74,7 @@ class StubOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []  # {"path", "headers", "body"}
         self.replies: list[str | ReplyFn] = []
+        self.chunk_delay = 0.0  # seconds between streamed pieces (a server that trickles)
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -115,6 +117,8 @@ class StubOpenAI:
                 for chunk in _chunks(body, text):
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
+                    if stub.chunk_delay:
+                        time.sleep(stub.chunk_delay)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
@@ -258,10 +262,11 @@ def test_streamed_answer_with_citation(tmp_path: Path, stub: StubOpenAI) -> None
     assert_quotes_verify(result, app)
 
     # What the server received: one streamed chat completion for model "stub", with the
-    # numbered passages and the question.
+    # numbered passages and the question, and a bound on the answer's length.
     (body,) = stub.chat_requests()
     assert body["model"] == "stub"
     assert body["stream"] is True
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == app.settings.llm_max_tokens
     assert body.get("temperature") in (0, 0.0)
     roles = [m["role"] for m in body["messages"]]
     assert roles == ["system", "user"]
@@ -382,6 +387,36 @@ def test_slow_server_times_out_with_one_line_error(tmp_path: Path, stub: StubOpe
     message = str(err.value)
     assert message.startswith(f"cannot reach the LLM at {stub.base_url}"), message
     assert "NEWSBOT_LLM_BASE_URL" in message
+
+
+def test_answer_that_trickles_past_the_deadline_is_one_line_error(tmp_path: Path, stub: StubOpenAI) -> None:
+    """Each piece arrives well within the per-read timeout, but the whole answer would take far
+    longer than NEWSBOT_LLM_TIMEOUT: the answer is abandoned at the deadline."""
+    from bot.llm import LLMError
+
+    app = make_app(tmp_path, stub.base_url)
+    app.settings.llm_timeout = 1.0  # before the chat model is built
+    stub.chunk_delay = 0.2
+    stub.replies.append(" ".join(["slowly"] * 60) + " [1].")  # 60 pieces: 12 s at this pace
+    start = time.monotonic()
+    with pytest.raises(LLMError) as err:
+        list(app.chain.stream({"question": QUESTION}))
+    assert time.monotonic() - start < 6
+    message = str(err.value)
+    assert "within 1 s" in message and "NEWSBOT_LLM_TIMEOUT" in message and "\n" not in message
+
+
+def test_runaway_answer_is_cut(tmp_path: Path, stub: StubOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.llm
+
+    monkeypatch.setattr(bot.llm, "MAX_ANSWER_CHARS", 300)
+    app = make_app(tmp_path, stub.base_url)
+    stub.replies.append(lambda body: f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]. " + "more " * 2000)
+    events = list(app.chain.stream({"question": QUESTION}))
+    written = "".join(e["text"] for e in events if e["event"] == "delta")
+    assert len(written) == 300 and written.startswith(WATER_CLAIM)
+    result = events[-1]["result"]
+    assert [c["quote"] for c in result["citations"]] == [WATER_SENTENCE]
 
 
 # --------------------------------------------------------------------------- unreachable endpoint (CLI)
