@@ -2,8 +2,9 @@
 
 Shared by every answerer. For an LLM answer, every sentence (claim) is checked against the
 sentences of the passages it cites: the best-matching sentence (multilingual embedder cosine,
-plus word overlap when the languages match) becomes the citation's quote with its character
-offsets in the article. A claim whose cited passages hold no supporting sentence is re-pointed
+plus word overlap when the languages match) that does not contradict it (numbers, days, negation,
+polarity: ``bot.agreement``) becomes the citation's quote with its character offsets in the
+article. A claim whose cited passages hold no supporting sentence is re-pointed
 to a retrieved passage that does support it, or dropped (and logged); an answer left with no
 supported claim becomes an abstention. Citations are then numbered 1..N in order of first
 appearance, one number per (passage, quoted sentence).
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.agreement import contradiction, is_instruction
 from bot.citations import Citation, Claim, render_answer
 from bot.retrieval import Passage
 from bot.textnorm import tokenize
@@ -102,6 +104,13 @@ class SupportChecker:
                     cos = float(sims[ci, offset + si])
                     lex = word_overlap(claim, text)
                     if cos >= self.cosine or lex >= self.overlap:
+                        # Close is not enough: a sentence that states other numbers, another
+                        # day, the negation or the opposite of the claim does not support it,
+                        # and an instruction planted in an article supports nothing.
+                        why = "it is an instruction" if is_instruction(text) else contradiction(claim, text)
+                        if why:
+                            logger.info("sentence %r does not support claim %r: %s", text[:80], claim[:80], why)
+                            continue
                         score = cos + 0.1 * lex
                         if best is None or score > best.score:
                             best = Quote(p, s, e, text, score)
