@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -42,6 +43,22 @@ class Context:
         return self._app
 
 
+# What a terminal would act on rather than show: C0/C1 control characters (ESC starts the escape
+# sequences that retitle a window or rewrite the screen) and bidi overrides (which reorder what
+# follows). Article titles, quotes, paths and reasons come from untrusted files.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def _echo(message: Any = "", err: bool = False) -> None:
+    """``click.echo`` of text made safe for a terminal (:data:`_UNSAFE` shown as escapes)."""
+    click.echo(_printable(str(message)), err=err)
+
+
 def _settings_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):
@@ -58,13 +75,13 @@ def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except NewsbotError as exc:
-        click.echo(f"error: {exc}", err=True)
+        _echo(f"error: {exc}", err=True)
         sys.exit(1)
     except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug: one line by default, the traceback with -vv
         logger.debug("unexpected error", exc_info=True)
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+        _echo(f"error: unexpected {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
         sys.exit(1)
 
 
@@ -111,11 +128,11 @@ def ingest(obj: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) ->
 
                 bar = tqdm(total=int(detail), unit="file", file=sys.stderr, leave=False)
             elif event in ("failed", "record failed"):
-                line = f"failed: {path}: {detail}"
+                line = _printable(f"failed: {path}: {detail}")
                 if bar is not None:
                     bar.write(line, file=sys.stderr)
                 else:
-                    click.echo(line, err=True)
+                    _echo(line, err=True)
                 if bar is not None and path and event == "failed":
                     bar.update(1)
             elif event == "file" and bar is not None:
@@ -125,9 +142,9 @@ def ingest(obj: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) ->
         if bar is not None:
             bar.close()
         if as_json:
-            click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+            _echo_json(report.as_dict(), indent=None)
         else:
-            click.echo(report.summary())
+            _echo(report.summary())
         return report
 
     report = _run(go)
@@ -144,13 +161,13 @@ def list_articles(obj: Context, as_json: bool) -> None:
         _echo_json([r.as_dict() for r in records])
         return
     if not records:
-        click.echo("no articles yet: newsbot ingest PATH")
+        _echo("no articles yet: newsbot ingest PATH")
         return
     for r in records:
-        click.echo(
+        _echo(
             f"{r.id}\t{r.date or '-'}\t{r.lang or '-'}\t{r.chunks} chunks\t{r.source or '-'}\t{r.title}"
         )
-    click.echo(f"{len(records)} articles")
+    _echo(f"{len(records)} articles")
 
 
 @cli.command()
@@ -160,9 +177,9 @@ def remove(obj: Context, article_id: str) -> None:
     """Remove an article (by the id `newsbot list` shows)."""
     removed = _run(lambda: obj.app.store.remove_article(article_id))
     if not removed:
-        click.echo(f"error: no article with id {article_id!r} (see: newsbot list)", err=True)
+        _echo(f"error: no article with id {article_id!r} (see: newsbot list)", err=True)
         sys.exit(1)
-    click.echo(f"removed {article_id}")
+    _echo(f"removed {article_id}")
 
 
 # --------------------------------------------------------------------------- ask / eval
@@ -208,6 +225,8 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
                 turns = json.loads(history.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise click.UsageError(f"{history}: not a JSON file ({exc})") from None
+            except RecursionError:
+                raise click.UsageError(f"{history}: not a JSON file (nested too deeply)") from None
             if isinstance(turns, dict):
                 turns = [turns]
             if not isinstance(turns, list):
@@ -223,15 +242,15 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
 
     hedge, answer = split_hedge(result)
     if hedge:
-        click.echo(hedge)  # on a line of its own, above the closest sentence
-    click.echo(answer)
+        _echo(hedge)  # on a line of its own, above the closest sentence
+    _echo(answer)
     if result["citations"]:
-        click.echo("")
-        click.echo("Sources:" if result["language"] != "ar" else "المصادر:")
+        _echo("")
+        _echo("Sources:" if result["language"] != "ar" else "المصادر:")
         for c in result["citations"]:
             meta = ", ".join(x for x in (c.get("source"), c.get("date")) if x)
-            click.echo(f"[{c['n']}] {c['title']}" + (f" ({meta})" if meta else ""))
-            click.echo(f"    \"{' '.join(c['quote'].split())}\"")
+            _echo(f"[{c['n']}] {c['title']}" + (f" ({meta})" if meta else ""))
+            _echo(f"    \"{' '.join(c['quote'].split())}\"")
 
 
 @cli.command(name="eval")
@@ -295,13 +314,15 @@ def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Pa
             questions=questions,
             serve=not no_serve,
         )
-        return run_bench(obj.app, options, log=lambda msg: click.echo(f"bench: {msg}", err=True))
+        return run_bench(obj.app, options, log=lambda msg: _echo(f"bench: {msg}", err=True))
 
     _echo_report(_run(go), as_json, format_report)
 
 
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+def _echo_json(value: Any, indent: int | None = 2) -> None:
+    # json escapes C0 controls itself; C1 controls and bidi overrides become \u escapes too.
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _echo_report(result: Any, as_json: bool, format_lines: Callable[[Any], Iterable[str]]) -> None:
@@ -310,7 +331,7 @@ def _echo_report(result: Any, as_json: bool, format_lines: Callable[[Any], Itera
         _echo_json(result)
     else:
         for line in format_lines(result):
-            click.echo(line)
+            _echo(line)
 
 
 def main() -> None:

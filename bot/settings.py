@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(700, ge=100, description="Target chunk length in characters.")
     chunk_max: int = Field(1000, ge=100, description="Hard upper bound on chunk length in characters.")
     chunk_overlap: int = Field(1, ge=0, description="Sentences repeated at the start of the next chunk.")
-    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are refused.")
+    max_file_mb: float = Field(
+        20.0, gt=0, allow_inf_nan=False, le=1_000_000, description="Files larger than this are refused."
+    )
 
     # --- answering ---------------------------------------------------------
     answerer: Literal["extractive", "openai", "ollama"] = Field(

@@ -33,6 +33,7 @@ can then hang on the next write, so newsbot refuses to start a write that would 
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import logging
@@ -318,13 +319,18 @@ def date_ordinal(date: str | None, *, end: bool = False) -> int | None:
         return None
     m = re.match(r"(\d{4})-(\d{2})-(\d{2})", date.strip())
     if m:
-        return int(m.group(1)) * 10000 + int(m.group(2)) * 100 + int(m.group(3))
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+            return None  # 2024-02-30 is not a day
+        return year * 10000 + month * 100 + day
     m2 = re.match(r"(\d{4})(?:-(\d{2}))?$", date.strip())
     if not m2:
         return None
     year, month = int(m2.group(1)), m2.group(2)
     if month is None:
         return year * 10000 + (1231 if end else 101)
+    if not 1 <= int(month) <= 12:
+        return None
     return year * 10000 + int(month) * 100 + (31 if end else 1)
 
 

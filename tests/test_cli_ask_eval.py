@@ -290,6 +290,48 @@ def test_ask_k_and_filters(ingested: Path) -> None:
     assert got == {"demo-sport-shorouq-title-2024"}
 
 
+@pytest.mark.parametrize("day", ["2024-02-30", "2024-13-01", "2024-00"])
+def test_ask_date_filter_that_is_no_day_is_refused(ingested: Path, day: str) -> None:
+    result = newsbot(ingested, "ask", "--since", day, "What happened?")
+    assert result.exit_code == 2, result.output
+    assert_no_traceback(result)
+    assert day in result.output
+
+
+def test_terminal_escapes_in_articles_are_shown_not_obeyed(tmp_path: Path, db: Path) -> None:
+    """An article whose title and text carry ESC sequences (retitle the window, clear the
+    screen) and a bidi override: `list` and `ask` print them as visible escapes; JSON keeps the
+    text, escaped."""
+    title = "Harbour \x1b]0;owned\x07news \x1b[2J\u202eevil"
+    body = "The harbour reopened on Tuesday after the storm \x1b[31mdamage\x1b[0m was repaired."
+    (tmp_path / "esc.json").write_text(json.dumps({"id": "esc", "title": title, "text": body}), encoding="utf-8")
+    assert newsbot(db, "ingest", str(tmp_path / "esc.json")).exit_code == 0
+    for result in (newsbot(db, "list"), newsbot(db, "ask", "When did the harbour reopen?")):
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\u202e" not in result.output and "\x07" not in result.output
+        assert "\\x1b" in result.output
+    listed = newsbot(db, "list", "--json")
+    assert "\u202e" not in listed.output and "\x1b" not in listed.output
+    assert json.loads(listed.output)[0]["title"] == title
+
+
+def test_history_nested_too_deeply_is_a_usage_error(ingested: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = newsbot(ingested, "ask", "--history", str(deep), "What happened?")
+    assert result.exit_code == 2, result.output
+    assert_no_traceback(result)
+    assert "nested too deeply" in result.output
+
+
+def test_max_file_mb_must_be_a_finite_size(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_MAX_FILE_MB", "inf")
+    result = newsbot(db, "ingest", str(SAMPLES))
+    assert result.exit_code == 2, result.output
+    assert_no_traceback(result)
+    assert "NEWSBOT_MAX_FILE_MB" in result.output and "unexpected" not in result.output
+
+
 @pytest.mark.parametrize("option", ["--since", "--until"])
 def test_ask_unreadable_date_filter_is_not_silently_ignored(ingested: Path, option: str) -> None:
     """``--since 01/07/2024`` must either be refused or honoured, never dropped without a word
