@@ -121,13 +121,16 @@ def _decode_utf8(data: bytes) -> str | None:
 
 def _decode_declared(data: bytes, declared: str) -> str | None:
     try:
-        encoding = codecs.lookup(declared).name
+        info = codecs.lookup(declared)
     except LookupError:
         logger.debug("ignoring unknown declared charset %r", declared)
         return None
+    if not getattr(info, "_is_text_encoding", True):  # "zlib", "base64", "rot13": not charsets
+        logger.debug("ignoring declared charset %r: not a text encoding", declared)
+        return None
     try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
+        text = data.decode(info.name)
+    except (UnicodeDecodeError, ValueError, TypeError):
         return None
     return text if _looks_like_prose(text[:_SAMPLE]) else None
 

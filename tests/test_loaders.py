@@ -283,6 +283,14 @@ def test_html_windows_1256_with_meta_charset(tmp_path: Path) -> None:
     assert article.lang == "ar"
 
 
+@pytest.mark.parametrize("charset", ["zlib", "base64", "rot13", "no-such-charset"])
+def test_html_declaring_a_charset_that_is_no_text_encoding_is_read_as_utf8(tmp_path: Path, charset: str) -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in EN_BODY.split("\n\n"))
+    html = f'<html><head><meta charset="{charset}"><title>{EN_TITLE}</title></head><body><article>{paragraphs}</article></body></html>'
+    article = load_one(write(tmp_path, "odd.html", html))
+    assert EN_BODY.split("\n\n")[0] in article.text
+
+
 def test_html_without_text_is_an_error(tmp_path: Path) -> None:
     html = "<html><head><script>var a = 1;</script></head><body><nav><a href='/'>Home</a></nav></body></html>"
     assert load_error(write(tmp_path, "empty.html", html)) == "no article text found"
