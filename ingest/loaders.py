@@ -509,6 +509,9 @@ def _record_text(fields: Mapping[str, Any]) -> str:
 def _load_pdf(data: bytes, path: Path) -> Article:
     from pypdf import PdfReader
 
+    # pypdf logs what it repairs in a damaged file ("incorrect startxref pointer") as warnings:
+    # the file gets its one line (loaded, or failed with a reason), not pypdf's chatter beside it.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     if b"%PDF-" not in data[:1024]:
         raise IngestError("not a PDF file (no %PDF header)")
     try:

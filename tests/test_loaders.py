@@ -407,6 +407,23 @@ def test_broken_pdfs(tmp_path: Path) -> None:
         load_file(write(tmp_path, "cut.pdf", truncated), max_bytes=LIMIT)
 
 
+def test_damaged_pdf_gets_its_one_line_without_pypdf_warnings(tmp_path: Path) -> None:
+    """pypdf repairs a wrong startxref pointer and logs it; the ingest prints only its own line."""
+    import subprocess
+    import sys
+
+    data = make_pdf([["Some text on a page."]])
+    at = data.rfind(b"startxref")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "damaged.pdf").write_bytes(data[:at] + b"startxref\n9\n%%EOF\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "db"), "--embedding", "fake", "ingest", str(tmp_path / "in")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "NEWSBOT_MODEL_DIR": str(tmp_path / "models")},
+    )
+    assert "pypdf" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].startswith("ingested "), proc.stdout
+
+
 # --------------------------------------------------------------------------- bad inputs
 
 
