@@ -160,8 +160,14 @@ def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
                 host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=chroma_settings
             )
         except Exception as exc:
+            reason = first_line(exc)
+            if _answered_but_not_chroma(exc):
+                raise StoreError(
+                    f"the server at {chroma_url} answered, but it is not a Chroma server ({reason[:80]}); "
+                    "check NEWSBOT_CHROMA_URL or --chroma-url (host and port of `chroma run`)"
+                ) from exc
             raise StoreError(
-                f"cannot reach the Chroma server at {chroma_url} ({first_line(exc)}); "
+                f"cannot reach the Chroma server at {chroma_url} ({reason}); "
                 "is it running? (set NEWSBOT_CHROMA_URL or --chroma-url)"
             ) from exc
     assert db is not None
@@ -255,6 +261,17 @@ def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = N
     if url is not None and any(w in text for w in ("connect", "timed out", "timeout", "refused", "unreachable")):
         return f"lost the connection to the Chroma server at {url}; is it running? ({reason})", True
     return reason, False
+
+
+def _answered_but_not_chroma(exc: BaseException) -> bool:
+    """Did an HTTP server answer the client's first request with something that is not Chroma's
+    API (an HTML page, a 404 for /api/v2) rather than not answering at all?"""
+    import httpx
+
+    if isinstance(exc, (httpx.TransportError, OSError)):
+        return False  # refused, timed out, unreachable: nothing answered
+    text = str(exc).lower()
+    return any(w in text for w in ("<!doctype", "<html", "not found", "404", "405", "expecting value", "json"))
 
 
 def _client_location(client: Any) -> tuple[Path | None, str | None]:

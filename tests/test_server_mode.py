@@ -222,3 +222,27 @@ def test_server_that_never_answers_times_out_with_one_clear_error(monkeypatch) -
     assert time.monotonic() - t0 < 30  # two tries at most (Chroma retries once), not forever
     assert accepted, "the client never connected"
     assert url in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_web_server_that_is_not_chroma_is_named_as_such(tmp_path: Path) -> None:
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from ingest.errors import StoreError
+    from ingest.store import make_client
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Quiet(*a, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(StoreError) as info:
+            make_client(chroma_url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(info.value)
+    assert "not a Chroma server" in message and url in message and "is it running" not in message
