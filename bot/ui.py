@@ -165,7 +165,7 @@ class _Handlers:
         examples = [[q] for q in fmt.example_questions(records)]
         return (
             fmt.articles_html(records),
-            gr.Dropdown(choices=fmt.article_choices(records), value=None),
+            gr.Dropdown(choices=fmt.article_choices(records), value=None, allow_custom_value=True),
             gr.Dataset(samples=examples or [[""]], visible=bool(examples)),
             gr.Chatbot(placeholder=None if records else _empty_store_placeholder()),
         )
@@ -278,7 +278,9 @@ def build_ui(app: Any) -> gr.Blocks:
             report = gr.HTML("", elem_id="nb-ingest-report", js_on_load=None)
             table = gr.HTML(fmt.articles_html([]), elem_id="nb-articles", js_on_load=None)
             with gr.Row():
-                to_remove = gr.Dropdown([], label="Article to remove", scale=4)
+                # Custom values: the /remove API takes any id (the choices fill only in a browser
+                # session); remove() says when there is no such article.
+                to_remove = gr.Dropdown([], label="Article to remove", scale=4, allow_custom_value=True)
                 remove_btn = gr.Button("Remove", variant="stop", scale=1)
             refresh = gr.Button("Refresh list", size="sm")
 

@@ -148,3 +148,19 @@ def test_login_is_required_when_newsbot_auth_is_set(tmp_path):
         assert "Corpus tab" in str(chat_messages[-1]["content"])  # empty store: how to add articles
     finally:
         demo.close()
+
+
+def test_remove_api_takes_an_article_id(served, tmp_path):
+    """The published /remove endpoint: an unknown id is answered, not refused by the dropdown's
+    (browser-only) choices; a real id removes that article, which is then put back."""
+    from gradio_client import Client
+
+    app = served["app"]
+    (record,) = app.store.articles()
+    client = Client(served["url"], verbose=False)
+    report, *_ = client.predict("no-such-article", api_name="/remove")
+    assert "no article with id no-such-article" in report
+    report, *_ = client.predict(record.id, api_name="/remove")
+    assert f"removed {record.id}" in report
+    assert app.store.articles() == []
+    assert app.ingestor.ingest_paths([SEED]).ingested == 1
