@@ -199,7 +199,13 @@ class _Handlers:
                 progress((min(done, total), total), desc=names.get(path, Path(path).name), unit="files")
 
         progress((0, max(total, 1)), desc="reading", unit="files")
-        report = self.app.ingestor.ingest_paths(paths, progress=on_progress) if paths else IngestReport()
+        try:
+            report = self.app.ingestor.ingest_paths(paths, progress=on_progress) if paths else IngestReport()
+        finally:
+            # The store keeps the article text; Gradio's copy of the upload is not needed again
+            # (it would stay in the temp folder for as long as the server runs).
+            for p in paths:
+                p.unlink(missing_ok=True)
         report.failures.extend(FileFailure(name, "refused: not a file of this upload") for name in refused)
         return (fmt.ingest_report_html(report, names), *self.corpus_views())
 

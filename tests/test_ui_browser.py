@@ -259,6 +259,9 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page, server):
     report = page.locator("#nb-ingest-report")
     expect(report).to_contain_text("ingested 1 articles", timeout=120_000)
     expect(report).to_contain_text("broken.pdf:")  # the per-file reason, as the CLI prints it
+    # Gradio's copies of the uploads are gone once ingested (the store keeps the text).
+    leftovers = [p.name for p in (tmp / "gradio").rglob("*") if p.is_file() and p.name in ("hostile.md", "broken.pdf")]
+    assert leftovers == [], leftovers
     table = page.locator("#nb-articles")
     expect(table).to_contain_text("<script>alert(1)</script> Portville harbour", timeout=30_000)
 
