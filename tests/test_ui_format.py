@@ -440,3 +440,24 @@ def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
     assert "ingested 1 articles" in report_html
     for name in ("secret.txt", "link.txt", "abc"):
         assert f"<li>{name}: refused: not a file of this upload</li>" in report_html
+
+
+def test_login_guard_locks_out_password_guessing():
+    from bot.ui import LoginGuard
+
+    now = [1000.0]
+    guard = LoginGuard("ann", "pw", free_failures=3, base_lockout=2.0, max_lockout=10.0, clock=lambda: now[0])
+    assert guard("ann", "pw")
+    assert [guard("ann", f"guess{i}") for i in range(3)] == [False, False, False]
+    assert not guard("ann", "pw")  # locked: even the right password waits
+    now[0] += 2.1
+    assert not guard("bob", "pw")  # the lockout ended; a fourth failure doubles it
+    now[0] += 2.1
+    assert not guard("ann", "pw")
+    now[0] += 2.0
+    assert guard("ann", "pw")  # after the 4 s lockout; success resets the count
+    assert not guard("ann", "x") and guard("ann", "pw")
+    for _ in range(20):
+        guard("eve", "x")
+        now[0] += 11.0  # each lockout is capped at max_lockout
+    assert guard.locked_until - now[0] <= 10.0
