@@ -258,6 +258,16 @@ def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = N
                 f"the store at {db} is damaged ({reason}); restore it from a backup, or choose another NEWSBOT_DB",
                 True,
             )
+        if "error finding id" in text or "hnsw" in text or "segment reader" in text:
+            # Chroma's vector index disagrees with its database: another process wrote to the
+            # folder behind this one's back, or the index files are damaged.
+            return (
+                f"the store at {db} changed under this process or its index is damaged ({reason}): a local "
+                "store is for one process at a time, so stop the other newsbot (serve, ingest) and start this "
+                "one again, or use a Chroma server to share a store; if nothing else uses it, restore it from "
+                "a backup",
+                True,
+            )
     if url is not None and any(w in text for w in ("connect", "timed out", "timeout", "refused", "unreachable")):
         return f"lost the connection to the Chroma server at {url}; is it running? ({reason})", True
     return reason, False

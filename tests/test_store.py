@@ -185,3 +185,13 @@ def test_bad_store_locations(tmp_path: Path, fake_embeddings) -> None:
         open_store(collection="corpus1", embeddings=fake_embeddings, db=foreign)
     with pytest.raises(StoreError, match="invalid collection name"):
         open_store(collection="a", embeddings=fake_embeddings, db=tmp_path / "ok")
+
+
+def test_index_out_of_step_is_explained(tmp_path: Path) -> None:
+    """Chroma's "Error finding id" (its index and database disagree: another process wrote to the
+    local folder, or the index files are damaged) becomes a line that says what to do."""
+    from ingest.store import _diagnose
+
+    message, store_failed = _diagnose(RuntimeError("Error finding id"), db=tmp_path)
+    assert store_failed
+    assert str(tmp_path) in message and "one process at a time" in message and "Chroma server" in message
