@@ -91,11 +91,21 @@ def _empty_store_placeholder() -> str:
     )
 
 
+#: Seconds an LLM question waits for a free LLM slot before it is told the LLM is busy.
+LLM_SLOT_WAIT = 2.0
+
+
 class _Handlers:
     """The event handlers, bound to one App (shared by all sessions)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        # LLM answers and extractive answers each get NEWSBOT_CONCURRENCY slots, inside a Gradio
+        # limit of twice that: slow LLM answers can no longer hold every worker while extractive
+        # questions wait. An LLM question that finds no slot is told so at once rather than
+        # queued (a queued one would hold a worker too).
+        slots = max(1, int(getattr(app.settings, "concurrency", 4)))
+        self._slots = {"llm": threading.BoundedSemaphore(slots), "extractive": threading.BoundedSemaphore(slots)}
 
     # ---------------------------------------------------------------- chat
 
@@ -119,6 +129,18 @@ class _Handlers:
             "k": int(k) if k else None,
             "answerer": answerer or None,
         }
+        kind = "extractive" if (answerer or getattr(self.app.chain, "answerer", "extractive")) == "extractive" else "llm"
+        slot = self._slots[kind]
+        if not slot.acquire(timeout=LLM_SLOT_WAIT if kind == "llm" else None):
+            messages[-1] = {"role": "assistant", "content": fmt.notice_html(fmt.t(lang, "llm_busy"), lang, "notice")}
+            yield messages, messages, results, gr.skip(), debug, ""
+            return
+        try:
+            yield from self._answer(request, lang, messages, results, debug)
+        finally:
+            slot.release()
+
+    def _answer(self, request: dict[str, Any], lang: str, messages: list, results: list, debug: Any):
         written = ""
         result = None
         try:
@@ -297,7 +319,8 @@ def build_ui(app: Any) -> gr.Blocks:
         corpus_outputs = [table, to_remove, examples, chatbot]
         chat_inputs = [question, k, answerer, messages_state, results_state]
         chat_outputs = [chatbot, messages_state, results_state, sources, debug, question]
-        chat_opts = {"concurrency_limit": settings.concurrency, "concurrency_id": "chat"}
+        # Twice NEWSBOT_CONCURRENCY: half for LLM answers, half for extractive ones (Handler._slots).
+        chat_opts = {"concurrency_limit": 2 * settings.concurrency, "concurrency_id": "chat"}
 
         question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", **chat_opts)
         send.click(h.respond, chat_inputs, chat_outputs, api_visibility="private", **chat_opts)

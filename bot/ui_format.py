@@ -45,6 +45,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "passage": "Passage",
         "not_located": "Supporting sentence:",
         "low_confidence": "Low confidence",
+        "llm_busy": (
+            "The LLM is busy with other questions; ask again in a moment, or choose the extractive answerer"
+        ),
     },
     "ar": {
         "sources": "المصادر",
@@ -62,6 +65,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "passage": "المقطع",
         "not_located": "الجملة الداعمة:",
         "low_confidence": "ثقة منخفضة",
+        "llm_busy": "النموذج اللغوي مشغول بأسئلة أخرى؛ أعد السؤال بعد قليل، أو اختر المجيب الاستخراجي",
     },
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -461,3 +462,42 @@ def test_login_guard_locks_out_password_guessing():
         guard("eve", "x")
         now[0] += 11.0  # each lockout is capped at max_lockout
     assert guard.locked_until - now[0] <= 10.0
+
+
+def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
+    """Two LLM answers hang (concurrency 2): a third LLM question is told the LLM is busy after a
+    short wait, and an extractive question is answered meanwhile."""
+    import threading
+
+    import bot.ui
+    from bot.ui import _Handlers
+
+    monkeypatch.setattr(bot.ui, "LLM_SLOT_WAIT", 0.2)
+    release = threading.Event()
+
+    def events(request):
+        yield {"event": "retrieved", "retrieved": []}
+        if request["answerer"] == "openai":
+            release.wait(30)  # the LLM at the boundary: stuck until released
+        yield {"event": "delta", "text": "The minister met the general. [1]"}
+        yield {"event": "result", "result": result(question=request["question"])}
+
+    h = _Handlers(fake_app(events))  # concurrency=2
+    stuck = [h.respond(f"LLM question {i}?", 3, "openai", [], []) for i in range(2)]
+    runners = [threading.Thread(target=lambda g=g: list(g), daemon=True) for g in stuck]
+    for r in runners:
+        r.start()
+    deadline = time.monotonic() + 10
+    while h._slots["llm"]._value > 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert h._slots["llm"]._value == 0, "the two LLM answers did not start"
+
+    busy = list(h.respond("A third LLM question?", 3, "openai", [], []))
+    assert "busy" in busy[-1][0][-1]["content"]
+    answered = list(h.respond("Who did the minister meet?", 3, "extractive", [], []))
+    assert "The minister met the general." in answered[-1][0][-1]["content"]
+
+    release.set()
+    for r in runners:
+        r.join(10)
+    assert h._slots["llm"]._value == 2  # both slots back
