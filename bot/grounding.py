@@ -29,8 +29,11 @@ logger = logging.getLogger(__name__)
 # multilingual-e5-small puts translations and close paraphrases at ~0.86-0.95 and different
 # statements about the same topic at ~0.75-0.84 (see benchmarks/support_threshold.py).
 SUPPORT_COSINE = 0.85
-# A claim whose content words mostly appear in the sentence is supported whatever the cosine.
+# A claim whose content words mostly appear in the sentence is supported whatever the cosine,
+# when it has at least SUPPORT_OVERLAP_MIN_TERMS different ones ("city city city" shares its one
+# word with any sentence about the city: it says nothing).
 SUPPORT_OVERLAP = 0.6
+SUPPORT_OVERLAP_MIN_TERMS = 3
 
 
 @dataclass
@@ -60,9 +63,10 @@ SentencesFn = Callable[[Passage], list[tuple[int, int, str, np.ndarray]]]
 
 
 def word_overlap(claim: str, sentence: str) -> float:
-    """Share of the claim's content words found in the sentence (0..1)."""
+    """Share of the claim's content words found in the sentence (0..1); 0 for a claim of fewer
+    than :data:`SUPPORT_OVERLAP_MIN_TERMS` different words."""
     claim_terms = set(tokenize(claim))
-    if not claim_terms:
+    if len(claim_terms) < SUPPORT_OVERLAP_MIN_TERMS:
         return 0.0
     return len(claim_terms & set(tokenize(sentence))) / len(claim_terms)
 

@@ -72,7 +72,14 @@ def describe_endpoint(model: Any) -> str:
 
 def _llm_error(model: Any, exc: Exception) -> LLMError:
     name = type(exc).__name__
-    if "Connection" in name or "Timeout" in name:
+    if "Timeout" in name:  # it was reached, and did not answer in time
+        budget = getattr(model, "request_timeout", None)
+        within = f" within {budget:g} s" if isinstance(budget, (int, float)) else ""
+        return LLMError(
+            f"the LLM at {describe_endpoint(model)} did not answer{within} (NEWSBOT_LLM_TIMEOUT); "
+            "it may be busy or the model too slow for this machine"
+        )
+    if "Connection" in name:
         return LLMError(
             f"cannot reach the LLM at {describe_endpoint(model)}: {name}; "
             "check NEWSBOT_LLM_BASE_URL, or unset it to use the offline extractive answerer"
