@@ -43,7 +43,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,15 +299,28 @@ def _client_location(client: Any) -> tuple[Path | None, str | None]:
     return None, None
 
 
+def _is_stale(exc: BaseException) -> bool:
+    """Chroma's in-memory index no longer matches its folder: another process wrote to it."""
+    return "error finding id" in str(exc).lower()
+
+
 class _Guarded:
-    """A Chroma collection whose failures surface as :class:`StoreError` with a diagnosis."""
+    """A Chroma collection whose failures surface as :class:`StoreError` with a diagnosis.
+
+    ``reopen`` (local stores) gives a freshly opened copy of the collection: a call that finds
+    the in-memory index out of step with the folder (another process ingested meanwhile) is
+    retried once on it, so a running server survives a CLI ingest into its folder.
+    """
 
     _READS = frozenset({"get", "query", "count", "peek"})
 
-    def __init__(self, collection: Any, db: Path | None, url: str | None) -> None:
+    def __init__(
+        self, collection: Any, db: Path | None, url: str | None, reopen: Callable[[Any], Any] | None = None
+    ) -> None:
         self._collection = collection
         self._db = db
         self._url = url
+        self._reopen = reopen
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._collection, name)
@@ -316,7 +329,14 @@ class _Guarded:
 
         def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
-                return attr(*args, **kwargs)
+                try:
+                    return attr(*args, **kwargs)
+                except Exception as exc:
+                    if self._reopen is None or not _is_stale(exc):
+                        raise
+                    logger.info("the store changed under this process (%s); reopening it", first_line(exc))
+                    self._collection = self._reopen(self._collection)
+                    return getattr(self._collection, name)(*args, **kwargs)
             except StoreError:
                 raise
             except Exception as exc:
@@ -378,8 +398,6 @@ class ArticleStore:
     """Chunks and articles of one corpus in Chroma."""
 
     def __init__(self, client: Any, collection: str, embeddings: Embeddings, embedder_id: str = "") -> None:
-        from langchain_chroma import Chroma
-
         if embeddings is None:  # never let Chroma pick its own (downloading) embedding function
             raise StoreError("an embeddings object is required")
         chunk_name, catalog_name = _collection_names(collection)
@@ -388,20 +406,9 @@ class ArticleStore:
         self.embedder_id = embedder_id or type(embeddings).__name__
         self._write_lock = threading.Lock()
         self._db, self._url = _client_location(client)
+        self._reopen_lock = threading.Lock()
         try:
-            self.vectorstore = Chroma(
-                client=client,
-                collection_name=chunk_name,
-                embedding_function=embeddings,
-                collection_metadata={"hnsw:space": "cosine", "newsbot": "chunks"},
-            )
-            self._catalog = _Guarded(
-                client.get_or_create_collection(
-                    name=catalog_name, embedding_function=None, metadata={"newsbot": "articles"}
-                ),
-                self._db,
-                self._url,
-            )
+            self._open(client)
         except StoreError:
             raise
         except Exception as exc:
@@ -413,12 +420,43 @@ class ArticleStore:
         # write of each is done even though its revision is the committed one.
         self._incomplete: set[str] = set()
 
+    def _open(self, client: Any) -> None:
+        from langchain_chroma import Chroma
+
+        chunk_name, catalog_name = _collection_names(self.name)
+        self.vectorstore = Chroma(
+            client=client,
+            collection_name=chunk_name,
+            embedding_function=self.embeddings,
+            collection_metadata={"hnsw:space": "cosine", "newsbot": "chunks"},
+        )
+        self._catalog = _Guarded(
+            client.get_or_create_collection(name=catalog_name, embedding_function=None, metadata={"newsbot": "articles"}),
+            self._db,
+            self._url,
+            reopen=(lambda stale: self._reopened(stale, "catalog")) if self._db is not None else None,
+        )
+
+    def _reopened(self, stale: Any, role: str) -> Any:
+        """The local store opened afresh (Chroma keeps one in-memory index per folder and process,
+        and does not notice another process's writes): the new copy of the ``stale`` collection."""
+        with self._reopen_lock:
+            if stale in (self.vectorstore._collection, self._catalog._collection):  # not reopened meanwhile
+                from chromadb.api.shared_system_client import SharedSystemClient
+
+                SharedSystemClient._identifier_to_system.pop(str(self._db), None)
+                self._open(make_client(db=self._db))
+            return self.vectorstore._collection if role == "chunks" else self._catalog._collection
+
     # -- properties ---------------------------------------------------------
 
     @property
     def chunks(self) -> Any:
         """The Chroma collection of chunks (failures raise :class:`StoreError`)."""
-        return _Guarded(self.vectorstore._collection, self._db, self._url)
+        return _Guarded(
+            self.vectorstore._collection, self._db, self._url,
+            reopen=(lambda stale: self._reopened(stale, "chunks")) if self._db is not None else None,
+        )
 
     def _check_foreign(self) -> None:
         """Refuse collections of the same name made by another program (a write or a garbage

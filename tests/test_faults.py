@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from synthetic import town, write_corpus
+from synthetic import question, town, write_corpus
 
 pytestmark = pytest.mark.slow  # subprocesses, 200-article corpora, mounts: a few minutes in all
 
@@ -239,6 +239,31 @@ def test_bm25_of_a_running_bot_follows_the_recovery(tmp_path: Path) -> None:
     assert len(running.bm25) == len(fresh.bm25) == store.count_chunks()
     assert running._revisions == fresh._revisions == store.revisions()
     assert all(c.id in running.bm25 for c in store.iter_chunks())
+
+
+def test_running_bot_survives_a_cli_ingest_into_its_local_folder(tmp_path: Path) -> None:
+    """`newsbot serve` keeps its Chroma index in memory; a CLI ingest into the same folder made
+    every later question fail ("Error finding id") until a restart. The store now reopens itself
+    and the new articles are found."""
+    from bot.retrieval import HybridRetriever
+    from ingest.pipeline import Ingestor
+
+    db = tmp_path / "db"
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_corpus(first, 150)
+    write_corpus(second, 150, start=500)
+    store = open_local(db)
+    assert Ingestor(store).ingest_paths([first]).ingested == 150
+    retriever = HybridRetriever(store, store.embeddings)
+    assert retriever.retrieve(question(7), 5).passages  # the index is loaded in this process
+
+    proc = newsbot(tmp_path, "ingest", "--quiet", str(second), db=db)
+    assert proc.returncode == 0, proc.stderr
+
+    for i in (520, 611, 7):
+        passages = retriever.retrieve(question(i), 5).passages
+        assert any(town(i) in p.text for p in passages), (i, [p.text[:60] for p in passages])
+    assert len(store.articles()) == 300
 
 
 # --------------------------------------------------------------------------- damaged and foreign stores
