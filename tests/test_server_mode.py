@@ -246,3 +246,99 @@ def test_a_web_server_that_is_not_chroma_is_named_as_such(tmp_path: Path) -> Non
         server.server_close()
     message = str(info.value)
     assert "not a Chroma server" in message and url in message and "is it running" not in message
+
+
+class DelayingProxy:
+    """A TCP proxy on 127.0.0.1 that holds every reply of the server for ``delay`` seconds: a
+    client far away (a cron ingest on another machine), between whose chunk write and commit
+    another writer has plenty of time."""
+
+    def __init__(self, upstream_port: int, delay: float) -> None:
+        import socket
+        import threading
+
+        self.delay = delay
+        self.upstream_port = upstream_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        self.listener.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                continue
+            server = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, server, 0.0), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, self.delay), daemon=True).start()
+
+    def _pump(self, src, dst, delay: float) -> None:
+        import time
+
+        try:
+            while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_two_ingests_on_one_server_cannot_erase_each_other(tmp_path: Path) -> None:
+    """One `newsbot ingest` talks to the server through a link that delays each reply by 1.5 s;
+    meanwhile another ingest runs again and again directly, each run starting with a garbage
+    collection. The slow one's chunks are written before its commit, so a collection that does not
+    wait deleted them: articles listed, "ingested", with no chunks. Now every article of both
+    runs ends up whole."""
+    import threading
+
+    slow_folder, fast_folder = tmp_path / "slow", tmp_path / "fast"
+    write_corpus(slow_folder, 6)
+    write_corpus(fast_folder, 3, start=100)
+    with chroma_server(tmp_path / "data") as srv:
+        proxy = DelayingProxy(srv.port, delay=1.5)
+        done = threading.Event()
+        fast_runs: list[int] = []
+
+        def fast_writer() -> None:
+            while not done.is_set():
+                fast_runs.append(run(tmp_path, "ingest", str(fast_folder), url=srv.url, collection="race").returncode)
+
+        writer = threading.Thread(target=fast_writer, daemon=True)
+        writer.start()
+        try:
+            slow = run(tmp_path, "ingest", str(slow_folder), url=proxy.url, collection="race", timeout=600)
+        finally:
+            done.set()
+            writer.join(120)
+            proxy.close()
+        assert slow.returncode == 0, slow.stderr
+        assert len(fast_runs) >= 2 and set(fast_runs) == {0}, fast_runs
+
+        store = server_store(srv.url, "race")
+        records = store.articles()
+        assert len(records) == 9
+        for record in records:
+            assert len(store.committed_chunks(record.id, record.rev)) == record.chunks > 0, record.id
