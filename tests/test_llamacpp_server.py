@@ -227,3 +227,41 @@ def test_deadline_is_one_line_llm_error(tmp_path: Path, llama: LlamaServer) -> N
     # The server is still fine afterwards (the abandoned generation does not wedge its one slot).
     app2 = make_app(tmp_path / "after", llama.base_url, llm_max_tokens=16)
     assert_result_contract(list(app2.chain.stream({"question": QUESTION}))[-1]["result"], app2)
+
+
+def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: LlamaServer) -> None:
+    """`newsbot ingest` then `newsbot ask --json` with the endpoint in the environment, as a user
+    runs them: one JSON object that keeps the answer contract."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "port.md").write_text(PORT_LUMEN, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update({
+        "NEWSBOT_DB": str(tmp_path / "db"), "NEWSBOT_EMBEDDING": "fake", "NEWSBOT_MODEL_DIR": str(tmp_path / "models"),
+        "NEWSBOT_LLM_BASE_URL": llama.base_url, "NEWSBOT_LLM_MODEL": "tiny", "NEWSBOT_LLM_API_KEY": "x",
+        "NEWSBOT_LLM_MAX_TOKENS": "24", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    })
+
+    def newsbot(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+
+    assert newsbot("ingest", str(folder)).returncode == 0
+    proc = newsbot("ask", "--json", QUESTION)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["answerer"] == "openai"
+    assert result["confidence"] != "high"  # random words never pass the checks as confident
+    assert "Traceback" not in proc.stderr
+
+
+def test_web_chat_handler_against_the_real_server(tmp_path: Path, llama: LlamaServer) -> None:
+    """The chat's answer handler (what `newsbot serve` runs per question) streams the real
+    server's words into the chat and ends with the answer (or an abstention), never an error."""
+    from bot.ui import _Handlers
+
+    app = make_app(tmp_path, llama.base_url, llm_max_tokens=16)
+    # What the chat showed at each step (the handler updates one message list in place).
+    shown = [step[0][-1]["content"] for step in _Handlers(app).respond(QUESTION, 5, "openai", [], [])]
+    assert any("nb-streaming" in x and "city" in x for x in shown), shown[:3]
+    assert "nb-answer" in shown[-1] and "nb-error" not in shown[-1], shown[-1]

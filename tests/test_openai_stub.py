@@ -469,6 +469,30 @@ def test_runaway_answer_is_cut(tmp_path: Path, stub: StubOpenAI, monkeypatch: py
     assert [c["quote"] for c in result["citations"]] == [WATER_SENTENCE]
 
 
+def test_black_hole_llm_endpoint_is_one_line_error(tmp_path: Path) -> None:
+    """A port that accepts the connection and never says a word: the answer fails within
+    NEWSBOT_LLM_TIMEOUT (each read) with a one-line error, instead of holding a worker forever."""
+    import socket
+
+    from bot.llm import LLMError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # connections complete in the backlog; nothing ever reads or answers
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    try:
+        app = make_app(tmp_path, base_url)
+        app.settings.llm_timeout = 1.0
+        start = time.monotonic()
+        with pytest.raises(LLMError) as err:
+            app.chain.invoke({"question": QUESTION})
+        assert time.monotonic() - start < 15  # a hang guard: two tries of 1 s, not forever
+    finally:
+        listener.close()
+    message = str(err.value)
+    assert base_url in message and "NEWSBOT_LLM_TIMEOUT" in message and "\n" not in message
+
+
 # --------------------------------------------------------------------------- unreachable endpoint (CLI)
 
 
