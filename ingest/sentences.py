@@ -24,6 +24,8 @@ import re
 __all__ = ["MAX_SENTENCE", "split_sentences"]
 
 MAX_SENTENCE = 400
+#: A sentence with no soft break is left whole up to this many times ``max_len``, then cut.
+HARD_FACTOR = 4
 
 # Lowercased abbreviations (without the final dot) after which "." does not end a sentence.
 # Titles and list/unit words that are almost never sentence-final in news text.
@@ -90,20 +92,29 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 def _cut_long(text: str, s: int, e: int, max_len: int) -> list[tuple[int, int]]:
-    """Cut a too-long sentence at soft breaks (، ; ,) into pieces of at most ``max_len`` if possible."""
+    """Cut a too-long sentence at soft breaks (، ; ,) into pieces of at most ``max_len`` if possible.
+
+    With no soft break left the rest stays whole rather than cut mid-clause, up to
+    ``HARD_FACTOR * max_len``: a longer run (a page of text with no punctuation, hostile or broken)
+    is cut at the last space before that, or right there, so no sentence is unbounded.
+    """
     pieces: list[tuple[int, int]] = []
+    hard = HARD_FACTOR * max_len
     while e - s > max_len:
         cut = -1
-        for m in _SOFT_BREAK.finditer(text, s, e):
+        for m in _SOFT_BREAK.finditer(text, s, min(e, s + hard)):
             if m.end() - s > max_len and cut != -1:
                 break
             cut = m.end()
-        if cut == -1:  # no soft break at all: leave the rest whole rather than cut mid-clause
-            break
+        if cut == -1:
+            if e - s <= hard:
+                break  # no soft break at all: leave the rest whole rather than cut mid-clause
+            space = text.rfind(" ", s + max_len, s + hard)
+            cut = space + 1 if space != -1 else s + hard
         pieces.append((s, cut))
         s, _ = _strip(text, cut, e)
     pieces.append((s, e))
-    return pieces
+    return [(a, b) for a, b in pieces if b > a]
 
 
 def split_sentences(text: str, start: int = 0, max_len: int = MAX_SENTENCE) -> list[tuple[int, int]]:

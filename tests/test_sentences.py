@@ -169,3 +169,14 @@ def test_long_runs_of_terminators_split_in_linear_time(run: str) -> None:
     spans = split_sentences(text, max_len=10**9)
     check_invariants(text, spans)
     assert [text[s:e] for s, e in spans][0] == "Intro."
+
+
+@pytest.mark.parametrize("text", ["word " * 200_000, "x" * 1_000_000], ids=["words", "one-run"])
+def test_no_sentence_is_unbounded(text: str) -> None:
+    # A megabyte with no punctuation (broken or hostile input) is cut at spaces, or hard, beyond
+    # HARD_FACTOR * MAX_SENTENCE; nothing citable is lost.
+    from ingest.sentences import HARD_FACTOR, MAX_SENTENCE
+
+    spans = split_sentences(text)
+    check_invariants(text, spans)
+    assert max(e - s for s, e in spans) <= HARD_FACTOR * MAX_SENTENCE
