@@ -265,3 +265,23 @@ def test_web_chat_handler_against_the_real_server(tmp_path: Path, llama: LlamaSe
     shown = [step[0][-1]["content"] for step in _Handlers(app).respond(QUESTION, 5, "openai", [], [])]
     assert any("nb-streaming" in x and "city" in x for x in shown), shown[:3]
     assert "nb-answer" in shown[-1] and "nb-error" not in shown[-1], shown[-1]
+
+
+def test_served_chat_against_the_real_server(tmp_path: Path, llama: LlamaServer) -> None:
+    """The web app as `newsbot serve` launches it, asked through its /chat API with the openai
+    answerer: the real server's answer comes back as a chat message, not an error."""
+    from gradio_client import Client
+
+    from bot.ui import build_ui, launch_options
+
+    app = make_app(tmp_path, llama.base_url, llm_max_tokens=16)
+    demo = build_ui(app)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(app))
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        chat_messages, *_ = client.predict(QUESTION, 5, "openai", api_name="/chat")
+    finally:
+        demo.close()
+    answer = str(chat_messages[-1]["content"])
+    assert "nb-answer" in answer and "nb-error" not in answer, answer
