@@ -26,9 +26,13 @@ Follow-up questions (``follow_up: true``) get rows of their own, and so do two m
   chain's *own* earlier results as history, as the chat UI passes them (its answers and its
   citations, right or wrong, instead of the reference answers);
 - ``switch``: one standalone question in ``--switch-every`` (by a hash of its id) asked after one
-  turn about another article (a topic switch: the conversation must not pull it back).
- ``--dump`` writes one JSON line
-per asked question (verdicts, confidence, evidence features): the input of
+  turn about another article (a topic switch: the conversation must not pull it back);
+- ``one-article``: one standalone question in ``--one-article-every`` (every one of seed-dev)
+  asked with retrieval restricted to its gold article, as over a corpus of that one article, and
+  again restricted to one other article (an unanswerable row): what a user who dropped in a
+  single story sees, where the corpus gives no background to judge a cosine against.
+
+``--dump`` writes one JSON line per asked question (verdicts, confidence, evidence features): the input of
 ``benchmarks/fit_confidence.py``.
 """
 
@@ -38,6 +42,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -66,14 +71,15 @@ def history_text(history: list[Any] | None) -> str:
     return " ".join(p for p in parts if p.strip())
 
 
-def baseline_hits(loaded: Loaded, q: Question) -> dict[str, Any]:
-    """Plain LangChain dense search over the same store: the question alone, and (with history)
-    the earlier turns prepended."""
+def baseline_hits(loaded: Loaded, q: Question, article_id: str | None = None) -> dict[str, Any]:
+    """Plain LangChain dense search over the same store (within one article when given): the
+    question alone, and (with history) the earlier turns prepended."""
     vs = loaded.app.store.vectorstore
     out: dict[str, Any] = {}
     if not q.answerable or not q.gold:
         return out
-    docs = vs.similarity_search(q.question, k=K)
+    where = {"article_id": article_id} if article_id else None
+    docs = vs.similarity_search(q.question, k=K, filter=where)
     out["base_hit5"] = any(contains(d.page_content, q.gold) for d in docs)
     out["base_hit1"] = bool(docs) and contains(docs[0].page_content, q.gold)
     if q.history:
@@ -106,13 +112,28 @@ def top_hit(q: Question, result: dict[str, Any]) -> bool | None:
     return contains(best.get("text", ""), q.gold)
 
 
-def asked_row(loaded: Loaded, q: Question, result: dict[str, Any], ms: float, part: str = "") -> dict[str, Any]:
+def asked_row(loaded: Loaded, q: Question, result: dict[str, Any], ms: float, part: str = "",
+              article_id: str | None = None) -> dict[str, Any]:
     return {
         "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "asked", "part": part,
         "answerable": q.answerable, "follow_up": q.follow_up,
-        "ms": round(ms, 1), **score_result(q, result), **baseline_hits(loaded, q),
+        "ms": round(ms, 1), **score_result(q, result), **baseline_hits(loaded, q, article_id),
         "top_hit": top_hit(q, result) if q.answerable else None,
         "evidence": result.get("evidence", {}), "n_citations": len(result.get("citations", [])),
+    }
+
+
+def left_out_row(loaded: Loaded, q: Question, result: dict[str, Any], ms: float, part: str = "") -> dict[str, Any]:
+    """The question asked where its article is not: an unanswerable row."""
+    confidence = result.get("confidence") or ("none" if result["abstained"] else "high")
+    cited = [c.get("text", "") for c in result.get("citations", [])]
+    return {
+        "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "left_out", "answerable": False, "part": part,
+        "follow_up": q.follow_up, "ms": round(ms, 1), "confidence": confidence,
+        "abstain_ok": bool(result["abstained"]), "unanswerable_high": confidence == "high",
+        # The fact may be stated in another article too: then a confident answer is right.
+        "gold_elsewhere": bool(q.gold) and any(contains(t, q.gold) for t in cited),
+        "evidence": result.get("evidence", {}),
     }
 
 
@@ -133,7 +154,8 @@ def conversation_key(q: Question) -> str:
     return q.id.rsplit("-t", 1)[0]
 
 
-def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool, log) -> list[dict[str, Any]]:
+def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool, one_article: int = 0,
+            log) -> list[dict[str, Any]]:
     rows = []
     t0 = time.time()
     own_results: dict[str, list[dict[str, Any]]] = {}
@@ -156,18 +178,21 @@ def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool
                 result_s, ms_s = ask(loaded, switched)
                 rows.append(asked_row(loaded, switched, result_s, ms_s, part="switch"))
         gold_id = loaded.gold_ids.get(q.id)
+        small_set = len(loaded.questions) < 50  # seed-dev: every question
+        if (one_article and q.history is None and q.answerable and gold_id
+                and (small_set or is_switch_question(q.id, one_article))):
+            # A corpus of one article, as for a user who dropped in a single story: retrieval
+            # restricted to the gold article, then to another one (where nothing answers).
+            result_a, ms_a = ask(loaded, q, {"article_id": gold_id})
+            rows.append(asked_row(loaded, q, result_a, ms_a, part="one-article", article_id=gold_id))
+            others = [a for a in loaded.article_ids if a != gold_id]
+            if others:
+                other = others[zlib.crc32(q.id.encode()) % len(others)]
+                result_o, ms_o = ask(loaded, q, {"article_id": other})
+                rows.append(left_out_row(loaded, q, result_o, ms_o, part="one-article"))
         if leave_out and q.answerable and gold_id:
             result, ms = ask(loaded, q, {"exclude": [gold_id]})
-            confidence = result.get("confidence") or ("none" if result["abstained"] else "high")
-            cited = [c.get("text", "") for c in result.get("citations", [])]
-            rows.append({
-                "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "left_out", "answerable": False, "part": "",
-                "follow_up": row["follow_up"], "ms": round(ms, 1), "confidence": confidence,
-                "abstain_ok": bool(result["abstained"]), "unanswerable_high": confidence == "high",
-                # The fact may be stated in another article too: then a confident answer is right.
-                "gold_elsewhere": bool(q.gold) and any(contains(t, q.gold) for t in cited),
-                "evidence": result.get("evidence", {}),
-            })
+            rows.append(left_out_row(loaded, q, result, ms))
         if (i + 1) % 100 == 0:
             log(f"[{loaded.dev.name}] {i + 1}/{len(loaded.questions)} questions, {time.time() - t0:.0f}s")
     return rows
@@ -237,6 +262,9 @@ def main() -> None:
     ap.add_argument("--no-leave-out", action="store_true", help="skip the leave-article-out asks")
     ap.add_argument("--switch-every", type=int, default=SWITCH_SHARE,
                     help="also ask every Nth standalone question after a turn about another article (0: never)")
+    ap.add_argument("--one-article-every", type=int, default=SWITCH_SHARE,
+                    help="also ask every Nth standalone question over its own article alone, and over one "
+                         "other article alone (a one-article corpus; 0: never)")
     ap.add_argument("--no-chained", action="store_true",
                     help="skip asking conversations with the chain's own earlier results as history")
     ap.add_argument("--late-chunked-across-scripts", action="store_true",
@@ -254,7 +282,7 @@ def main() -> None:
     for loaded in loaded_sets(args, log):
         loaded.app.chain.retriever.own_vectors_across_scripts = not args.late_chunked_across_scripts
         rows += run_set(loaded, leave_out=not args.no_leave_out, switch_every=args.switch_every,
-                        chained=not args.no_chained, log=log)
+                        chained=not args.no_chained, one_article=args.one_article_every, log=log)
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as fh:
             for r in rows:

@@ -76,6 +76,7 @@ class Loaded:
     app: App
     questions: list[Question]
     gold_ids: dict[str, str]  # question id -> id of its gold article
+    article_ids: list[str] = field(default_factory=list)  # every stored article, sorted
 
 
 def open_set(dev: DevSet, shared: Path, stores: Path, *, limit: int = 0, embedding: str = "e5",
@@ -100,7 +101,7 @@ def open_set(dev: DevSet, shared: Path, stores: Path, *, limit: int = 0, embeddi
         aid = by_title.get(q.gold_article or "") or (default_id if q.answerable else None)
         if aid:
             gold_ids[q.id] = aid
-    return Loaded(dev, app, questions, gold_ids)
+    return Loaded(dev, app, questions, gold_ids, sorted(r.id for r in records))
 
 
 def add_arguments(ap: argparse.ArgumentParser, sets: str = ",".join(DEV_SETS)) -> None:

@@ -7,12 +7,16 @@ on every dev set at once, and report leave-one-dataset-out figures.
 Rows (from the matrix's dump): every answerable dev question as asked (label: the best-scored
 citation's passage holds the gold text, ``top_hit``), the same questions with their gold article
 left out of the corpus (label: 0, unless another article holds the gold text too), and seed-dev's
-unanswerable questions (label 0). A logistic regression over ``ConfidenceModel.FEATURES`` gives
-P(correct). Thresholds are chosen on the training rows:
+unanswerable questions (label 0); and the matrix's "one-article" rows: questions asked of their
+own article alone (label as above) and of one other article alone (label 0), a corpus of one
+story. The cosine features' background (``Scale``: a floor under the ranking's spread, the typical
+cosine of a question) is measured on the rows asked of the whole stores. A logistic regression
+over ``ConfidenceModel.FEATURES`` gives P(correct). Thresholds are chosen on the training rows:
 
 - ``high``: the lowest cut at which every training set × language with at least ``MIN_GROUP``
-  answerable questions keeps high-confidence precision >= ``--precision`` and gives at most
-  ``--unanswerable-high`` of its unanswerable rows a high-confidence answer;
+  answerable questions, as asked and over one article, keeps high-confidence precision >=
+  ``--precision`` and gives at most ``--unanswerable-high`` of its unanswerable rows a
+  high-confidence answer;
 - ``none``: the highest cut at which no such group has more than ``--max-none`` of its
   answerable questions below it ("nothing relevant" must be rare when the answer is there).
 
@@ -34,11 +38,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.confidence import ConfidenceModel  # noqa: E402
+from bot.confidence import ConfidenceModel, Scale, model_inputs  # noqa: E402
 
 FEATURES = ConfidenceModel.FEATURES
 NO_TERMS = [FEATURES.index(f) for f in ConfidenceModel.NO_TERMS_FEATURES]
+RAW = ("passage_rel", "sentence_rel", "margin", "spread", "sentence_cos", "typical", "same_script",
+       "lexical", "passage_lexical", "dense_agree", "has_terms")
 MIN_GROUP = 20
+# Features ``model_inputs`` computes that the model does not use (the ablation tries adding each).
+CANDIDATES = ("passage_z", "sentence_z")
+# Conditions the thresholds must hold in besides each set × language as asked: a corpus of one
+# article (the dev matrix's "one-article" rows), where a user with a single story lands.
+FITTED_PARTS = ("", "one-article")
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -46,7 +57,7 @@ def load(path: Path) -> list[dict[str, Any]]:
     for line in path.open(encoding="utf-8"):
         r = json.loads(line)
         ev = r.get("evidence") or {}
-        if not all(f in ev for f in FEATURES):
+        if not all(f in ev for f in RAW):
             continue  # nothing retrieved: confidence none whatever the model says
         if r["kind"] == "asked" and r["answerable"]:
             if r.get("top_hit") is None:
@@ -56,28 +67,51 @@ def load(path: Path) -> list[dict[str, Any]]:
             label = float(bool(r.get("gold_elsewhere")))
         part = r.get("part") or ""
         rows.append({**r, "label": label, "group": f"{r['set']}/{r['lang']}" + (f" {part}" if part else ""),
-                     "x": [ev[f] for f in FEATURES], "has_terms": bool(ev.get("has_terms", 1.0))})
+                     "raw": {f: float(ev[f]) for f in RAW}, "has_terms": bool(ev.get("has_terms", 1.0))})
     return rows
 
 
-Model = tuple[np.ndarray, float, np.ndarray, float]
+def fit_scale(rows: list[dict[str, Any]]) -> Scale:
+    """The background of a typical corpus, from the questions asked of the whole dev stores:
+    the median spread of their dense rankings, and the typical cosine of a question (to passages
+    in its own script, and in another) with its spread across questions."""
+    base = [r["raw"] for r in rows if r["kind"] == "asked" and not r.get("part")]
+    same = [v["typical"] for v in base if v["same_script"]]
+    cross = [v["typical"] for v in base if not v["same_script"]]
+    typical_same = float(np.median(same))
+    typical_cross = float(np.median(cross)) if cross else typical_same
+    deviations = [t - typical_same for t in same] + [t - typical_cross for t in cross]
+    return Scale(
+        spread_floor=float(np.median([v["spread"] for v in base])),
+        typical_same=typical_same,
+        typical_cross=typical_cross,
+        typical_sd=float(np.std(deviations)) or 1e-3,
+    )
+
+
+def features_of(rows: list[dict[str, Any]], scale: Scale) -> np.ndarray:
+    return np.array([[model_inputs(r["raw"], scale)[f] for f in FEATURES] for r in rows])
+
+
+Model = tuple[np.ndarray, float, np.ndarray, float, Scale]
 
 
 def fit_model(rows: list[dict[str, Any]]) -> Model:
     """The two weight vectors of ``ConfidenceModel``: over every feature for questions with terms
     to look for, over the cosine features only for those without (fitted on every row, so that
     it learns from all sets, not only the few cross-lingual questions without a known name)."""
-    x = np.array([r["x"] for r in rows])
+    scale = fit_scale(rows)
+    x = features_of(rows, scale)
     y = np.array([r["label"] for r in rows])
     has = np.array([r["has_terms"] for r in rows])
     w, b = fit_logistic(x[has], y[has])
     w0, b0 = fit_logistic(x[:, NO_TERMS], y)
-    return w, b, w0, b0
+    return w, b, w0, b0, scale
 
 
 def predict(rows: list[dict[str, Any]], model: Model) -> np.ndarray:
-    w, b, w0, b0 = model
-    x = np.array([r["x"] for r in rows])
+    w, b, w0, b0, scale = model
+    x = features_of(rows, scale)
     has = np.array([r["has_terms"] for r in rows])
     z = np.where(has, x @ w + b, x[:, NO_TERMS] @ w0 + b0)
     return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
@@ -108,9 +142,10 @@ def _groups(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
 
 
 def thresholds(rows: list[dict[str, Any]], p: np.ndarray, args: argparse.Namespace) -> tuple[float, float]:
-    # The groups the targets are set on: each set × language as asked (the "chained" and "switch"
-    # variants are reported, not fitted on).
-    groups = [idx for g, idx in _groups(rows).items() if " " not in g
+    # The groups the targets are set on: each set × language as asked, and over one article (the
+    # "chained" and "switch" variants are reported, not fitted on).
+    groups = [idx for g, idx in _groups(rows).items() if (rows[idx[0]].get("part") or "") in FITTED_PARTS
+              and not rows[idx[0]].get("follow_up")
               and sum(1 for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]) >= MIN_GROUP]
     cuts = np.unique(np.round(p, 4))
     high = 1.0
@@ -179,7 +214,6 @@ def main() -> None:
     args = ap.parse_args()
     rows = load(args.dump)
     sets = sorted({r["set"] for r in rows})
-    x = np.array([r["x"] for r in rows])
     y = np.array([r["label"] for r in rows])
     print(f"{len(rows)} rows; without terms to look for: {sum(not r['has_terms'] for r in rows)}")
 
@@ -208,18 +242,22 @@ def main() -> None:
     print("\n".join(report(rows, scaled, 1.5, 0.5)))
 
     print("\n== feature ablation: LODO log loss (lower is better) ==")
-    for drop in (None, *FEATURES):
-        keep = [j for j, f in enumerate(FEATURES) if f != drop]
+    print("   (each shipped feature left out; each candidate feature not shipped added)")
+    for change in (None, *FEATURES, *CANDIDATES):
+        columns = [f for f in FEATURES if f != change] + ([change] if change in CANDIDATES else [])
         losses = []
         for held in sets:
             tr = np.array([r["set"] != held for r in rows])
-            wt, bt = fit_logistic(x[tr][:, keep], y[tr])
-            pt = 1 / (1 + np.exp(-np.clip(x[~tr][:, keep] @ wt + bt, -50, 50)))
+            scale = fit_scale([r for r in rows if r["set"] != held])
+            x = np.array([[model_inputs(r["raw"], scale)[f] for f in columns] for r in rows])
+            wt, bt = fit_logistic(x[tr], y[tr])
+            pt = 1 / (1 + np.exp(-np.clip(x[~tr] @ wt + bt, -50, 50)))
             losses.append(log_loss(y[~tr], pt))
-        print(f"  without {drop or '(none)':<18}" + "  ".join(f"{s}={v:.4f}" for s, v in zip(sets, losses))
+        label = "(shipped)" if change is None else (f"with {change}" if change in CANDIDATES else f"without {change}")
+        print(f"  {label:<26}" + "  ".join(f"{s}={v:.4f}" for s, v in zip(sets, losses))
               + f"  mean={np.mean(losses):.4f}")
 
-    w, b, w0, b0 = model
+    w, b, w0, b0, scale = model
     print("\nDEFAULT_CONFIDENCE = ConfidenceModel(")
     print(f"    bias={b:.4f},")
     print(f"    weights=({', '.join(f'{v:.4f}' for v in w)}),")
@@ -227,6 +265,8 @@ def main() -> None:
     print(f"    weights_no_terms=({', '.join(f'{v:.4f}' for v in w0)}),")
     print(f"    high={high:.4f},")
     print(f"    none={none:.4f},")
+    print(f"    scale=Scale(spread_floor={scale.spread_floor:.5f}, typical_same={scale.typical_same:.4f}, "
+          f"typical_cross={scale.typical_cross:.4f}, typical_sd={scale.typical_sd:.5f}),")
     print(")")
 
 

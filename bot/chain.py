@@ -271,7 +271,7 @@ class NewsbotChain(Runnable[dict, dict]):
         if not retrieval.evidence:
             return GroundedAnswer(text="", citations=[]), "none", {}
         ranked = rank_evidence(retrieval.evidence, self.ranking)
-        evidence = features(retrieval, ranked)
+        evidence = features(retrieval, ranked, self.confidence.scale)
         evidence["p_correct"] = p = self.confidence.probability(evidence)
         confidence = self.confidence.level(p)
         if confidence == "none":

@@ -16,7 +16,7 @@ import pytest
 from conftest import SEED_ARTICLES, needs_shared
 
 from bot.chain import NewsbotChain
-from bot.confidence import ConfidenceModel
+from bot.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
 from bot.retrieval import Filters, HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
@@ -275,6 +275,7 @@ def always(level: str) -> ConfidenceModel:
         weights_no_terms=tuple(0.0 for _ in ConfidenceModel.NO_TERMS_FEATURES),
         high=cuts[0],
         none=cuts[1],
+        scale=DEFAULT_CONFIDENCE.scale,
     )
 
 

@@ -306,7 +306,7 @@ def test_terminal_escapes_in_articles_are_shown_not_obeyed(tmp_path: Path, db: P
     body = "The harbour reopened on Tuesday after the storm \x1b[31mdamage\x1b[0m was repaired."
     (tmp_path / "esc.json").write_text(json.dumps({"id": "esc", "title": title, "text": body}), encoding="utf-8")
     assert newsbot(db, "ingest", str(tmp_path / "esc.json")).exit_code == 0
-    for result in (newsbot(db, "list"), newsbot(db, "ask", "When did the harbour reopen?")):
+    for result in (newsbot(db, "list"), newsbot(db, "ask", "The harbour reopened on Tuesday after the storm damage was repaired?")):
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\u202e" not in result.output and "\x07" not in result.output
         assert "\\x1b" in result.output
