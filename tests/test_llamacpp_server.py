@@ -87,8 +87,18 @@ def _healthy(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    yield from _serve(tmp_path_factory, sentinel=False)
+
+
+@pytest.fixture(scope="module")
+def llama_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """A model that only ever writes newsbot's "cannot answer" sentinel."""
+    yield from _serve(tmp_path_factory, sentinel=True)
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, *, sentinel: bool) -> Iterator[LlamaServer]:
     base = tmp_path_factory.mktemp("llamacpp")
-    model = write_tiny_llama(base / "tiny-llama.gguf")
+    model = write_tiny_llama(base / "tiny-llama.gguf", sentinel=sentinel)
     port = free_port()
     log = base / "server.log"
     with log.open("wb") as out:
@@ -285,3 +295,18 @@ def test_served_chat_against_the_real_server(tmp_path: Path, llama: LlamaServer)
         demo.close()
     answer = str(chat_messages[-1]["content"])
     assert "nb-answer" in answer and "nb-error" not in answer, answer
+
+
+def test_sentinel_from_the_real_server_is_an_abstention(tmp_path: Path, llama_sentinel: LlamaServer) -> None:
+    """The model answers with the "cannot answer" sentinel: newsbot says the articles don't say,
+    in the question's language, with no citation (the sentinel never reaches the user)."""
+    from prompts.templates import ABSTAIN_MESSAGES, CANNOT_ANSWER
+
+    app = make_app(tmp_path, llama_sentinel.base_url, llm_max_tokens=16)
+    events = list(app.chain.stream({"question": QUESTION}))
+    assert CANNOT_ANSWER in answer_text(events)  # what the server wrote
+    result = events[-1]["result"]
+    assert result["abstained"] is True and result["confidence"] == "none" and result["citations"] == []
+    assert result["answer"] == ABSTAIN_MESSAGES["en"]
+    result = app.chain.invoke({"question": "كم كتابا تضم مكتبة الزهراء؟"})
+    assert result["abstained"] is True and result["answer"] == ABSTAIN_MESSAGES["ar"]

@@ -45,7 +45,11 @@ CHATML = (
 )
 
 
-def vocab() -> tuple[list[str], list[float], list[int]]:
+#: The one word of the ``sentinel`` variant: newsbot's "cannot answer" sentinel (prompts/templates.py).
+SENTINEL_WORD = "▁INSUFFICIENT_EVIDENCE"
+
+
+def vocab(words: list[str] = WORDS) -> tuple[list[str], list[float], list[int]]:
     """Tokens, scores and token types of the SPM vocabulary."""
     from gguf import TokenType
 
@@ -53,18 +57,25 @@ def vocab() -> tuple[list[str], list[float], list[int]]:
     types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL, TokenType.CONTROL, TokenType.CONTROL]
     tokens += [f"<0x{b:02X}>" for b in range(256)]
     types += [TokenType.BYTE] * 256
-    tokens += WORDS
-    types += [TokenType.NORMAL] * len(WORDS)
-    scores = [0.0] * (len(tokens) - len(WORDS)) + [-float(i) for i in range(len(WORDS))]
+    tokens += words
+    types += [TokenType.NORMAL] * len(words)
+    scores = [0.0] * (len(tokens) - len(words)) + [-float(i) for i in range(len(words))]
     return tokens, scores, [int(t) for t in types]
 
 
-def write_tiny_llama(path: str | Path, *, seed: int = 0) -> Path:
-    """Write the tiny model to ``path`` (float32 weights, fixed seed) and return the path."""
+def write_tiny_llama(path: str | Path, *, seed: int = 0, sentinel: bool = False) -> Path:
+    """Write the tiny model to ``path`` (float32 weights, fixed seed) and return the path.
+
+    ``sentinel``: a variant that writes nothing but newsbot's "cannot answer" sentinel. Its
+    layers add nothing to the residual stream (zero output projections), every token embedding
+    has +1 in dimension 0, and only the sentinel's output row reads that dimension: after the
+    final RMS norm it is positive whatever the prompt, so greedy decoding always picks it.
+    """
     import gguf
 
     path = Path(path)
-    tokens, scores, types = vocab()
+    words = [*WORDS, SENTINEL_WORD] if sentinel else WORDS
+    tokens, scores, types = vocab(words)
     n_vocab = len(tokens)
     rng = np.random.default_rng(seed)
 
@@ -97,23 +108,31 @@ def write_tiny_llama(path: str | Path, *, seed: int = 0) -> Path:
     writer.add_chat_template(CHATML)
 
     # numpy shapes are the reverse of ggml's ne order: (rows=out features, cols=in features)
-    writer.add_tensor("token_embd.weight", rand(n_vocab, N_EMBD, scale=1.0))
+    embeddings = rand(n_vocab, N_EMBD, scale=1.0)
+    if sentinel:
+        embeddings[:, 0] = 1.0
+    writer.add_tensor("token_embd.weight", embeddings)
     for i in range(N_LAYERS):
         writer.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
         writer.add_tensor(f"blk.{i}.attn_q.weight", rand(N_HEAD * HEAD_DIM, N_EMBD))
         writer.add_tensor(f"blk.{i}.attn_k.weight", rand(N_HEAD_KV * HEAD_DIM, N_EMBD))
         writer.add_tensor(f"blk.{i}.attn_v.weight", rand(N_HEAD_KV * HEAD_DIM, N_EMBD))
-        writer.add_tensor(f"blk.{i}.attn_output.weight", rand(N_EMBD, N_HEAD * HEAD_DIM))
+        attn_out = rand(N_EMBD, N_HEAD * HEAD_DIM)
+        writer.add_tensor(f"blk.{i}.attn_output.weight", attn_out * 0 if sentinel else attn_out)
         writer.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(N_EMBD, dtype=np.float32))
         writer.add_tensor(f"blk.{i}.ffn_gate.weight", rand(N_FF, N_EMBD))
         writer.add_tensor(f"blk.{i}.ffn_up.weight", rand(N_FF, N_EMBD))
-        writer.add_tensor(f"blk.{i}.ffn_down.weight", rand(N_EMBD, N_FF))
+        ffn_down = rand(N_EMBD, N_FF)
+        writer.add_tensor(f"blk.{i}.ffn_down.weight", ffn_down * 0 if sentinel else ffn_down)
     writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
     output = np.zeros((n_vocab, N_EMBD), dtype=np.float32)
-    first = n_vocab - len(WORDS)
-    half = rand(len(WORDS) // 2, N_EMBD, scale=1.0)
-    output[first::2] = half
-    output[first + 1 :: 2] = -half
+    if sentinel:
+        output[n_vocab - 1, 0] = 10.0  # the sentinel, and nothing else, reads dimension 0
+    else:
+        first = n_vocab - len(WORDS)
+        half = rand(len(WORDS) // 2, N_EMBD, scale=1.0)
+        output[first::2] = half
+        output[first + 1 :: 2] = -half
     writer.add_tensor("output.weight", output)
 
     writer.write_header_to_file()
@@ -151,6 +170,8 @@ def serve(model: str, port: int, *, threads: int = 1, n_predict: int = 256) -> N
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--sentinel":
+        print(write_tiny_llama(sys.argv[2], sentinel=True))
     elif len(sys.argv) == 2:
         print(write_tiny_llama(sys.argv[1]))
     else:
