@@ -14,6 +14,7 @@ frequencies), and a search scores a posting list in one numpy operation. About 1
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import threading
@@ -164,6 +165,62 @@ class BM25Index:
                 self._terms[tid] = None
                 self._free_terms.append(tid)
 
+    # --- saving and loading ------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays (no pickles): live documents and terms only, so a loaded
+        index is compact whatever was added and removed before (all statistics are integers:
+        it scores exactly as this one does)."""
+        with self._lock:
+            live_slots = [i for i, doc in enumerate(self._ids) if doc is not None]
+            new_slot = np.full(len(self._ids), -1, dtype=np.int64)
+            new_slot[live_slots] = np.arange(len(live_slots))
+            live_terms = [t for t, term in enumerate(self._terms) if term is not None]
+            docs = [np.frombuffer(self._post_docs[t], dtype=np.int32) for t in live_terms]
+            tfs = [np.frombuffer(self._post_tfs[t], dtype=np.uint16) for t in live_terms]
+            offsets = np.zeros(len(live_terms) + 1, dtype=np.int64)
+            np.cumsum([len(d) for d in docs], out=offsets[1:])
+            return {
+                "ids": _json_bytes([self._ids[i] for i in live_slots]),
+                "doc_len": np.array([self._doc_len[i] for i in live_slots], dtype=np.int32),
+                "terms": _json_bytes([self._terms[t] for t in live_terms]),
+                "post_offsets": offsets,
+                "post_docs": new_slot[np.concatenate(docs)].astype(np.int32) if docs else np.zeros(0, np.int32),
+                "post_tfs": np.concatenate(tfs) if tfs else np.zeros(0, np.uint16),
+                "params": np.array([self.k1, self.b], dtype=np.float64),
+            }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray], tokenizer: Callable[[str], list[str]] = tokenize) -> BM25Index:
+        """The index :meth:`export_state` saved (the same tokenizer must have built it)."""
+        k1, b = (float(x) for x in state["params"])
+        index = cls(k1=k1, b=b, tokenizer=tokenizer)
+        ids: list[str] = _from_json_bytes(state["ids"])
+        terms: list[str] = _from_json_bytes(state["terms"])
+        doc_len = np.asarray(state["doc_len"], dtype=np.int32)
+        offsets = np.asarray(state["post_offsets"], dtype=np.int64)
+        post_docs = np.asarray(state["post_docs"], dtype=np.int32)
+        post_tfs = np.asarray(state["post_tfs"], dtype=np.uint16)
+        if len(doc_len) != len(ids) or len(offsets) != len(terms) + 1 or len(post_docs) != len(post_tfs):
+            raise ValueError("inconsistent keyword index state")
+        if len(post_docs) != offsets[-1] or (len(post_docs) and (post_docs.min() < 0 or post_docs.max() >= len(ids))):
+            raise ValueError("inconsistent keyword index postings")
+        index._ids = list(ids)
+        index._slot = {doc: i for i, doc in enumerate(ids)}
+        index._doc_len = array("i", doc_len.tobytes())
+        index._total_len = int(doc_len.sum())
+        index._terms = list(terms)
+        index._vocab = {term: t for t, term in enumerate(terms)}
+        index._post_docs = [array("i", post_docs[offsets[t] : offsets[t + 1]].tobytes()) for t in range(len(terms))]
+        index._post_tfs = [array("H", post_tfs[offsets[t] : offsets[t + 1]].tobytes()) for t in range(len(terms))]
+        # Each document's term ids (for removal): the postings regrouped by document.
+        term_of = np.repeat(np.arange(len(terms), dtype=np.int32), np.diff(offsets))
+        order = np.argsort(post_docs, kind="stable")
+        counts = np.bincount(post_docs, minlength=len(ids))
+        parts = np.split(term_of[order], np.cumsum(counts)[:-1]) if ids else []
+        index._doc_terms = [array("i", part.tobytes()) for part in parts]
+        return index
+
     # --- queries ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -245,3 +302,14 @@ class BM25Index:
                 candidates = candidates[cand_scores >= kth]
             ranked = sorted(((self._ids[i], float(scores[i])) for i in candidates), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:k]
+
+
+def _json_bytes(value: object) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+
+def _from_json_bytes(data: np.ndarray) -> list:
+    value = json.loads(np.asarray(data, dtype=np.uint8).tobytes().decode("utf-8"))
+    if not isinstance(value, list):
+        raise ValueError("expected a list")
+    return value

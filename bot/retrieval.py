@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -258,8 +259,13 @@ class HybridRetriever:
         sentence_cache: int = 20000,
         fusion: FusionWeights = FusionWeights(),
         own_vectors_across_scripts: bool = True,
+        index_path: Path | None = None,
     ) -> None:
         self.store = store
+        # Where the keyword index is kept between runs (bot.index_file); None: rebuilt each start.
+        self.index_path = index_path
+        self._index_loaded = False
+        self._save_lock = threading.Lock()
         self.own_vectors_across_scripts = own_vectors_across_scripts
         self.embeddings = embeddings
         self.fetch_k = fetch_k
@@ -287,6 +293,9 @@ class HybridRetriever:
         with self._sync_lock:
             if generation == self._generation:
                 return
+            if not self._index_loaded:
+                self._index_loaded = True
+                self._load_index()
             revisions = self.store.revisions()
             stale = [a for a, rev in self._revisions.items() if revisions.get(a) != rev]
             fresh = [a for a, rev in revisions.items() if self._revisions.get(a) != rev]
@@ -322,6 +331,78 @@ class HybridRetriever:
             self._revisions = revisions
             self._generation = generation
             logger.info("BM25 in step: %d articles, %d chunks", len(revisions), len(self.bm25))
+            if (stale or fresh) and self.index_path is not None:
+                # Written by a thread of its own from a snapshot taken here: the question that
+                # found the store changed does not wait for the disk (a process that is about to
+                # exit, a CLI `ask`, still finishes writing: the thread is not a daemon).
+                snapshot = self._index_snapshot()
+                threading.Thread(target=self._write_index, args=snapshot, name="keyword-index-save").start()
+
+    # ---------------------------------------------------------------- the keyword index on disk
+
+    def _index_tag(self) -> dict[str, Any]:
+        return {"collection": self.store.name, "embedder": self.store.embedder_id}
+
+    def save_index(self) -> None:
+        """Write the keyword state to :attr:`index_path` now (atomically; see bot.index_file)."""
+        if self.index_path is None:
+            return
+        with self._sync_lock:
+            snapshot = self._index_snapshot()
+        self._write_index(*snapshot)
+
+    def _index_snapshot(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The keyword state as arrays and JSON (call with the sync lock held)."""
+        arrays = {f"bm25.{k}": v for k, v in self.bm25.export_state().items()}
+        arrays |= {f"names.{k}": v for k, v in self.names.export_state().items()}
+        meta = {
+            **self._index_tag(),
+            "revisions": dict(self._revisions),
+            "chunk_meta": {c: dict(m) for c, m in self._chunk_meta.items()},
+            "article_chunks": {a: list(ids) for a, ids in self._article_chunks.items()},
+        }
+        return arrays, meta
+
+    def _write_index(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        from bot import index_file
+
+        assert self.index_path is not None
+        with self._save_lock:
+            try:
+                index_file.save(self.index_path, arrays, meta)
+            except OSError as exc:  # a read-only or full disk: the index still works in memory
+                logger.warning("could not save the keyword index to %s: %s", self.index_path, exc)
+
+    def _load_index(self) -> None:
+        """Start from the saved keyword state, if there is a good one (sync applies what changed)."""
+        if self.index_path is None:
+            return
+        from bot import index_file
+
+        loaded = index_file.load(self.index_path, self._index_tag())
+        if loaded is None:
+            return
+        arrays, meta = loaded
+        try:
+            bm25 = BM25Index.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
+            names = BM25Index.from_state(
+                {k[6:]: v for k, v in arrays.items() if k.startswith("names.")}, tokenizer=name_keys
+            )
+            revisions = {str(a): str(r) for a, r in meta["revisions"].items()}
+            chunk_meta = {str(c): dict(m) for c, m in meta["chunk_meta"].items()}
+            article_chunks = {str(a): [str(c) for c in ids] for a, ids in meta["article_chunks"].items()}
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            logger.warning("keyword index %s is inconsistent (%s); rebuilding it from the store", self.index_path, exc)
+            return
+        if len(bm25) != len(chunk_meta) or len(names) != len(chunk_meta):
+            logger.warning("keyword index %s is inconsistent; rebuilding it from the store", self.index_path)
+            return
+        self.bm25, self.names = bm25, names
+        self._revisions, self._chunk_meta, self._article_chunks = revisions, chunk_meta, article_chunks
+        self._lang_chunks = {}
+        for m in chunk_meta.values():
+            self._count_lang(m, +1)
+        logger.info("keyword index loaded from %s: %d chunks", self.index_path, len(bm25))
 
     def _count_lang(self, meta: dict[str, Any] | None, delta: int) -> None:
         lang = (meta or {}).get("lang")

