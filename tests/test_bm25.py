@@ -165,19 +165,15 @@ def test_concurrent_add_remove_search() -> None:
 
 
 _WORDS = ["oil", "price", "haftar", "benghazi", "حفتر", "الحكومة", "وللحكومة", "نفط", "market"]
+# Add (True) or remove (False) document d0..d5, with a text of up to 8 of those words.
+_OPS = st.lists(
+    st.tuples(st.booleans(), st.integers(0, 5), st.lists(st.sampled_from(_WORDS), max_size=8).map(" ".join)),
+    max_size=30,
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.booleans(),
-            st.integers(0, 5),
-            st.lists(st.sampled_from(_WORDS), max_size=8).map(" ".join),
-        ),
-        max_size=30,
-    )
-)
+@given(_OPS)
 def test_any_add_remove_sequence_equals_fresh_build(ops: list[tuple[bool, int, str]]) -> None:
     index = BM25Index()
     model: dict[str, str] = {}
@@ -196,16 +192,7 @@ def test_any_add_remove_sequence_equals_fresh_build(ops: list[tuple[bool, int, s
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.booleans(),
-            st.integers(0, 5),
-            st.lists(st.sampled_from(_WORDS), max_size=8).map(" ".join),
-        ),
-        max_size=30,
-    )
-)
+@given(_OPS)
 def test_saved_state_loads_into_an_index_that_scores_and_removes_alike(ops: list[tuple[bool, int, str]]) -> None:
     index = BM25Index()
     for is_add, key, text in ops:

@@ -30,6 +30,8 @@ from conftest import free_port
 pytest.importorskip("gguf", reason="the gguf package (builds the tiny test model) is not installed")
 pytest.importorskip("xllamacpp", reason="the xllamacpp package (llama.cpp's server) is not installed")
 
+from test_chain import PORT_LUMEN, ZAHRAA  # noqa: E402  (the articles the chain tests use)
+from test_openai_stub import clean_env  # noqa: E402,F401  (autouse: no NEWSBOT_* from outside)
 from tiny_gguf import MAX_TOKEN_CHARS, WORDS, write_tiny_llama  # noqa: E402
 
 from bot.llm import LLMError  # noqa: E402
@@ -39,26 +41,6 @@ from bot.wiring import App  # noqa: E402
 pytestmark = pytest.mark.slow
 
 TINY_GGUF = Path(__file__).with_name("tiny_gguf.py")
-
-PORT_LUMEN = """---
-title: Port Lumen opens desalination plant
-date: 2024-03-10
-source: Harbor Times
----
-Port Lumen opens desalination plant
-
-The city of Port Lumen opened a desalination plant on Monday. The plant produces forty thousand cubic metres of drinking water per day.
-"""
-
-ZAHRAA = """---
-title: بلدية الزهراء تفتتح مكتبة عامة جديدة
-date: 2024-07-01
-source: الوطن
----
-بلدية الزهراء تفتتح مكتبة عامة جديدة
-
-افتتحت بلدية الزهراء مكتبة عامة جديدة يوم الخميس. تضم المكتبة خمسين ألف كتاب.
-"""
 
 QUESTION = "How much drinking water does the Port Lumen plant produce per day?"
 
@@ -126,15 +108,6 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, *, sentinel: bool) -> Itera
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No NEWSBOT_* from the environment and no .env file (Settings reads both)."""
-    for key in list(os.environ):
-        if key.startswith("NEWSBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 def make_app(tmp_path: Path, base_url: str, **extra: Any) -> App:
