@@ -53,6 +53,7 @@ a.nb-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .nb-badge { font-style: normal; font-size: .8em; border: 1px solid currentColor; border-radius: 4px; padding: 0 .3em; margin-inline-end: .3em; }
 .nb-low { opacity: .9; }
 mark.nb-quote { background: #ffe066; color: #111; padding: 0 .1em; border-radius: 2px; }
+b.nb-term { font-weight: 700; text-decoration: underline dotted; text-underline-offset: .2em; }
 .nb-debug table, .nb-articles table { font-size: .85em; border-collapse: collapse; }
 .nb-articles table { font-size: .95em; }
 .nb-debug td, .nb-debug th, .nb-articles td, .nb-articles th { border: 1px solid var(--border-color-primary); padding: .2em .4em; vertical-align: top; text-align: start; }

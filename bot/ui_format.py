@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.citations import split_hedge
+from bot.names import name_keys
+from bot.textnorm import tokenize
 
 # Interface strings newsbot adds around answers, in the question's language.
 STRINGS: dict[str, dict[str, str]] = {
@@ -93,6 +95,34 @@ def text_html(text: Any) -> str:
     return html.escape(normalized, quote=True).replace("\n", "<br>")
 
 
+_WORD = re.compile(r"[^\W\d_][\w\u064b-\u065f\u0670]*")
+
+
+def question_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The question's name keys (which match across scripts: Haftar ↔ حفتر, bot.names) and its
+    words' terms (bot.textnorm), for :func:`marked_html`."""
+    return frozenset(name_keys(question)), frozenset(t for t in tokenize(question) if len(t) >= 3)
+
+
+def marked_html(text: Any, terms: tuple[frozenset[str], frozenset[str]] | None = None) -> str:
+    """:func:`text_html`, with each word that matches the question's names or terms (in any
+    script) in ``<b class="nb-term">``: an English reader finds يفكيروف in an Arabic quote."""
+    raw = "" if text is None else str(text)
+    if not terms or not (terms[0] or terms[1]):
+        return text_html(raw)
+    keys, words = terms
+    out: list[str] = []
+    last = 0
+    for m in _WORD.finditer(raw):
+        word = m.group()
+        if (keys and not keys.isdisjoint(name_keys(word))) or (words and not words.isdisjoint(tokenize(word))):
+            out.append(text_html(raw[last : m.start()]))
+            out.append(f'<b class="nb-term">{text_html(word)}</b>')
+            last = m.end()
+    out.append(text_html(raw[last:]))
+    return "".join(out)
+
+
 def safe_url(url: Any) -> str | None:
     """The url if it is an absolute http(s) url, else None (javascript:, data:, relative, ...)."""
     if not isinstance(url, str):
@@ -160,7 +190,8 @@ def answer_html(result: Mapping[str, Any], turn: int) -> str:
             f'<div class="nb-hedge" dir="auto"><span class="nb-badge">{esc(t(lang, "low_confidence"))}</span> '
             f"{text_html(hedge)}</div>"
         )
-    body = link_markers(text_html(answer), turn, (c["n"] for c in citations))
+    body = link_markers(marked_html(answer, question_terms(str(result.get("question") or ""))), turn,
+                        (c["n"] for c in citations))
     kind = "nb-answer nb-low" if hedge else "nb-answer"
     parts.append(f'<div class="nb-msg {kind}" dir="auto">{body}</div>')
     if citations:
@@ -207,8 +238,11 @@ def locate_quote(citation: Mapping[str, Any]) -> tuple[int, int] | None:
     return _find_loose(text, quote)
 
 
-def highlight_html(text: str, span: tuple[int, int] | None, quote: str = "") -> str:
-    """The passage escaped, with the supporting sentence in ``<mark class="nb-quote">``.
+def highlight_html(
+    text: str, span: tuple[int, int] | None, quote: str = "", terms: tuple[frozenset[str], frozenset[str]] | None = None
+) -> str:
+    """The passage escaped, with the supporting sentence in ``<mark class="nb-quote">`` (the
+    question's names and terms in it marked, see :func:`marked_html`).
 
     If the sentence could not be located in the passage, it is shown highlighted above the
     passage, so every citation still shows its sentence.
@@ -216,9 +250,9 @@ def highlight_html(text: str, span: tuple[int, int] | None, quote: str = "") -> 
     if span is None:
         if not quote:
             return text_html(text)
-        return f'<mark class="nb-quote">{text_html(quote)}</mark><br><br>{text_html(text)}'
+        return f'<mark class="nb-quote">{marked_html(quote, terms)}</mark><br><br>{text_html(text)}'
     s, e = span
-    return f'{text_html(text[:s])}<mark class="nb-quote">{text_html(text[s:e])}</mark>{text_html(text[e:])}'
+    return f'{text_html(text[:s])}<mark class="nb-quote">{marked_html(text[s:e], terms)}</mark>{text_html(text[e:])}'
 
 
 def meta_html(citation: Mapping[str, Any]) -> str:
@@ -240,11 +274,15 @@ def meta_html(citation: Mapping[str, Any]) -> str:
     return " · ".join(bits)
 
 
-def citation_html(citation: Mapping[str, Any], turn: int) -> str:
+def citation_html(
+    citation: Mapping[str, Any], turn: int, terms: tuple[frozenset[str], frozenset[str]] | None = None
+) -> str:
     n = int(citation["n"])
     title = esc(citation.get("title") or "")
     meta = meta_html(citation)
-    passage = highlight_html(str(citation.get("text") or ""), locate_quote(citation), str(citation.get("quote") or ""))
+    passage = highlight_html(
+        str(citation.get("text") or ""), locate_quote(citation), str(citation.get("quote") or ""), terms
+    )
     return (
         f'<section class="nb-source" id="{cite_id(turn, n)}">'
         f'<div class="nb-source-head" dir="auto"><span class="nb-n">[{n}]</span> <span class="nb-title">{title}</span></div>'
@@ -263,7 +301,8 @@ def turn_sources_html(result: Mapping[str, Any], turn: int) -> str:
         f'<bdi class="nb-turn-q">{esc(result.get("question", ""))}</bdi></div>'
     )
     if citations:
-        body = "".join(citation_html(c, turn) for c in citations)
+        terms = question_terms(str(result.get("question") or ""))
+        body = "".join(citation_html(c, turn, terms) for c in citations)
     else:
         body = f'<div class="nb-none" dir="auto">{text_html(result.get("answer", ""))}</div>'
     return f'<div class="nb-turn" id="nb-turn-{int(turn)}" dir="{direction}" lang="{lang}">{head}{body}</div>'

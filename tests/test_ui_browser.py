@@ -185,6 +185,9 @@ def test_seed_question_answers_with_clickable_highlighted_citation(page, server)
     # The supporting sentence: Yevkurov in Benghazi with Haftar (the one quoted sentence is the
     # one about his reception there by Haftar's son, or the one about meeting Khalifa Haftar).
     assert "حفتر" in quote and "بنغازي" in quote, quote
+    # The question's names are marked in the Arabic quote (Yevkurov ↔ يفكيروف, Benghazi ↔ بنغازي).
+    marked = [" ".join(t.split()) for t in mark.locator("b.nb-term").all_inner_texts()]
+    assert "بنغازي" in marked, marked
     head = source.locator(".nb-source-head")
     expect(head).to_contain_text("[1]")
     expect(source.locator(".nb-meta")).to_contain_text("2024-06-03")

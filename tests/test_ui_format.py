@@ -495,9 +495,31 @@ def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
     busy = list(h.respond("A third LLM question?", 3, "openai", [], []))
     assert "busy" in busy[-1][0][-1]["content"]
     answered = list(h.respond("Who did the minister meet?", 3, "extractive", [], []))
-    assert "The minister met the general." in answered[-1][0][-1]["content"]
+    assert "nb-answer" in answered[-1][0][-1]["content"] and "general." in answered[-1][0][-1]["content"]
 
     release.set()
     for r in runners:
         r.join(10)
     assert h._slots["llm"]._value == 2  # both slots back
+
+
+def test_question_names_and_terms_are_marked_in_quotes_across_scripts():
+    from bot.ui_format import marked_html, question_terms
+
+    quote = "أنهى نائب وزير الدفاع يفكيروف زيارة إلى بنغازي التقى خلالها حفتر [1]"
+    shown = marked_html(quote, question_terms("Who did Yevkurov meet in Benghazi?"))
+    assert '<b class="nb-term">يفكيروف</b>' in shown and '<b class="nb-term">بنغازي</b>' in shown
+    assert '<b class="nb-term">حفتر</b>' not in shown  # not asked about
+    assert "[1]" in shown  # markers are left for the citation links
+    # Same script: the question's words; the text stays escaped.
+    shown = marked_html("The <b>harbour</b> reopened", question_terms("When did the harbour reopen?"))
+    assert '<b class="nb-term">harbour</b>' in shown and "&lt;b&gt;" in shown
+    # In the answer and in its source, end to end.
+    result = {
+        "question": "Who did Yevkurov meet?", "language": "en", "answer": "يفكيروف التقى حفتر [1]",
+        "citations": [{"n": 1, "title": "t", "text": "نص. يفكيروف التقى حفتر. نص.", "quote": "يفكيروف التقى حفتر."}],
+    }
+    from bot.ui_format import answer_html, sources_html
+
+    assert '<b class="nb-term">يفكيروف</b>' in answer_html(result, 0)
+    assert '<mark class="nb-quote"><b class="nb-term">يفكيروف</b>' in sources_html([result])
