@@ -27,11 +27,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.textnorm import normalize_arabic
+from bot.textnorm import is_arabic, normalize_arabic
 
 __all__ = ["contradiction", "is_instruction", "numbers_in"]
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # A number: digits with optional thousands separators and decimals ("40", "1,200", "3.5", "٤٠").
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[,،٬]\d{3})*(?:[.٫]\d+)?(?![\w])|\d+")
 
@@ -103,9 +102,8 @@ _INSTRUCTION = re.compile(
 
 
 def _fold(text: str) -> str:
-    """Lowercase, NFKC, Western digits, Arabic letters folded (as the tokenizer folds them)."""
-    text = unicodedata.normalize("NFKC", text).translate(_DIGITS).lower()
-    return normalize_arabic(text)
+    """Lowercase, NFKC, Arabic letters and digits folded as the tokenizer folds them."""
+    return normalize_arabic(unicodedata.normalize("NFKC", text).lower())
 
 
 def _words(folded: str) -> list[str]:
@@ -158,12 +156,6 @@ def _named(folded: str, table: dict[str, object]) -> set[object]:
     return found
 
 
-def _script(folded: str) -> str:
-    arabic = sum(1 for ch in folded if "\u0600" <= ch <= "\u06ff")
-    latin = sum(1 for ch in folded if "a" <= ch <= "z")
-    return "ar" if arabic > latin else "en"
-
-
 def _negated(folded: str) -> bool:
     words = _words(folded)
     return any(w in _EN_NEGATION or w in _AR_NEGATION for w in words) or "n't" in folded or "n’t" in folded
@@ -184,7 +176,7 @@ def contradiction(claim: str, sentence: str) -> str | None:
     # all: the Arabic dual الجزئين is "two parts"), and only against a sentence that states
     # numbers itself ("the two boxers" of a sentence that names them both is not a count).
     stated = numbers_in(sentence)
-    words = _script(c) == _script(s) and bool(stated - set(_SCALES.values()))
+    words = is_arabic(c) == is_arabic(s) and bool(stated - set(_SCALES.values()))
     missing = numbers_in(claim, words=words) - stated
     if missing:
         names = {"k": "thousand", "m": "million", "b": "billion"}
