@@ -258,7 +258,7 @@ def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = N
                 f"the store at {db} is damaged ({reason}); restore it from a backup, or choose another NEWSBOT_DB",
                 True,
             )
-        if "error finding id" in text or "hnsw" in text or "segment reader" in text:
+        if _is_stale(exc) or "hnsw" in text or "segment reader" in text:
             # Chroma's vector index disagrees with its database: another process wrote to the
             # folder behind this one's back, or the index files are damaged.
             return (
