@@ -332,11 +332,11 @@ class HybridRetriever:
             self._generation = generation
             logger.info("BM25 in step: %d articles, %d chunks", len(revisions), len(self.bm25))
             if (stale or fresh) and self.index_path is not None:
-                # Written by a thread of its own from a snapshot taken here: the question that
-                # found the store changed does not wait for the disk (a process that is about to
-                # exit, a CLI `ask`, still finishes writing: the thread is not a daemon).
-                snapshot = self._index_snapshot()
-                threading.Thread(target=self._write_index, args=snapshot, name="keyword-index-save").start()
+                # Saved by a thread of its own (it takes the sync lock once this sync releases
+                # it): the question that found the store changed waits neither for the copy
+                # nor for the disk. Not a daemon: a CLI `ask` that is about to exit still
+                # finishes writing.
+                threading.Thread(target=self.save_index, name="keyword-index-save").start()
 
     # ---------------------------------------------------------------- the keyword index on disk
 
