@@ -123,6 +123,11 @@ def loaded_sets(args: argparse.Namespace, log=None) -> Iterator[Loaded]:
         yield open_set(dev, args.shared, args.stores, limit=args.limit, log=log)
 
 
+def group_of(record: dict) -> tuple[str, str]:
+    """(set, language[ follow-up]): how the fitting scripts group their dumped records."""
+    return record["set"], record["lang"] + (" follow-up" if record.get("follow_up") else "")
+
+
 SWITCH_SHARE = 4  # one standalone question in this many is also asked after a topic switch
 
 

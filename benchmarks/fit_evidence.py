@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import add_arguments, loaded_sets  # noqa: E402
+from devsets import add_arguments, group_of, loaded_sets  # noqa: E402
 
 from bot import extractive  # noqa: E402
 from bot.evaluation import contains  # noqa: E402
@@ -126,7 +126,7 @@ def evaluate(args: argparse.Namespace) -> None:
     recs = [json.loads(line) for line in args.from_.open(encoding="utf-8")]
     groups: dict[tuple[str, str], list[list[Evidence]]] = defaultdict(list)
     for r in recs:
-        groups[(r["set"], r["lang"] + (" follow-up" if r["follow_up"] else ""))].append(_evidence(r))
+        groups[group_of(r)].append(_evidence(r))
     fit_groups = {g: qs for g, qs in groups.items() if len(qs) >= MIN_GROUP}
     sets = sorted({g[0] for g in groups})
     shipped = extractive.RankingWeights()

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import add_arguments, loaded_sets  # noqa: E402
+from devsets import add_arguments, group_of, loaded_sets  # noqa: E402
 
 from bot.evaluation import contains  # noqa: E402
 from bot.retrieval import Candidate, FusionWeights, fuse  # noqa: E402
@@ -105,7 +105,7 @@ def evaluate(args: argparse.Namespace) -> None:
     recs = [json.loads(line) for line in args.from_.open(encoding="utf-8")]
     groups: dict[tuple[str, str], list[list[Candidate]]] = defaultdict(list)
     for r in recs:
-        groups[(r["set"], r["lang"] + (" follow-up" if r["follow_up"] else ""))].append(_candidates(r))
+        groups[group_of(r)].append(_candidates(r))
     # Fitted on standalone questions (follow-ups are asked with their history, see bot/chain.py)
     # of groups large enough to measure a loss of 0.01 (seed-dev's 3-4 per language are not).
     fit_groups = {g: qs for g, qs in groups.items() if not g[1].endswith("follow-up") and len(qs) >= MIN_GROUP}
