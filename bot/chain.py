@@ -304,7 +304,7 @@ def _hedge(kind: str, language: str) -> str:
 
 def _citation_dict(c: Any) -> dict[str, Any]:
     d = asdict(c)
-    keys = ["n", "article_id", "title", "date", "source", "url", "chunk_id", "text", "quote", "quote_start", "quote_end", "score"]
+    keys = ["n", "article_id", "title", "date", "source", "url", "lang", "chunk_id", "text", "quote", "quote_start", "quote_end", "score"]
     return {key: d.get(key) for key in keys}
 
 

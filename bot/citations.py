@@ -65,6 +65,7 @@ class Citation:
     date: str | None = None
     source: str | None = None
     url: str | None = None
+    lang: str | None = None  # the article's language ("ar", "en"), shown next to its title
     score: float | None = None  # support score of the quote for its claim (higher = better)
 
     def to_dict(self) -> dict[str, Any]:

@@ -180,6 +180,7 @@ def finalize(
                         date=meta.get("date"),
                         source=meta.get("source"),
                         url=meta.get("url"),
+                        lang=meta.get("lang"),
                         score=round(q.score, 4),
                     )
                 )

@@ -67,6 +67,7 @@ CITATION_KEYS = {
     "date": (str, type(None)),
     "source": (str, type(None)),
     "url": (str, type(None)),
+    "lang": (str, type(None)),
     "chunk_id": str,
     "text": str,
     "quote": str,

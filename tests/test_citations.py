@@ -216,7 +216,7 @@ def test_citation_to_dict() -> None:
     d = _citation(1).to_dict()
     assert d["n"] == 1 and d["quote"] == "The quote." and d["url"] is None and d["score"] is None
     assert set(d) == {
-        "n", "chunk_id", "article_id", "title", "date", "source", "url",
+        "n", "chunk_id", "article_id", "title", "date", "source", "url", "lang",
         "text", "quote", "quote_start", "quote_end", "score",
     }  # fmt: skip
 
