@@ -281,6 +281,40 @@ def evaluate(obj: Context, questions: Path, out: Path | None, k: int | None, as_
     _echo_report(_run(go), as_json, format_summary)
 
 
+@cli.group()
+def feedback() -> None:
+    """Readers' 👍/👎 from the web UI (kept in NEWSBOT_FEEDBACK_FILE, by default next to the store)."""
+
+
+@feedback.command(name="export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--from", "source", type=click.Path(dir_okay=False, path_type=Path),
+    help="Feedback file to read [default: this store's, see NEWSBOT_FEEDBACK_FILE].",
+)
+@click.pass_obj
+def feedback_export(obj: Context, out: Path, source: Path | None) -> None:
+    """Write the verdicts as a questions file for `newsbot eval`, for review: 👍 → answerable with
+    the cited sentence as gold; 👍 on "the articles don't say" and 👎 "not in the articles" →
+    unanswerable; other 👎 → OUT's .review.jsonl, for a person to write the gold."""
+    from bot import feedback as fb
+
+    def go():
+        src = source or obj.settings.feedback_path()
+        if not src.is_file():
+            raise fb.FeedbackError(f"{src}: no feedback yet (readers' 👍/👎 in the web UI are kept there)")
+        counts = fb.export_questions(src, out)
+        line = (
+            f"{counts['records']} verdicts → {out}: {counts['answerable']} answerable, "
+            f"{counts['unanswerable']} unanswerable"
+        )
+        if counts["to_review"]:
+            line += f"; {counts['to_review']} 👎 to review in {fb.review_file(out)}"
+        _echo(line)
+
+    _run(go)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 exposes it to the network).")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="Port to listen on.")

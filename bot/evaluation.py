@@ -119,7 +119,8 @@ def score_result(q: Question, result: dict[str, Any]) -> dict[str, Any]:
         "retrieval_hit1": (contains(retrieved[0], gold) if retrieved else False) if gold else None,
         "citation_hit": citation_hit,
         "quote_hit": any(contains(c.get("quote", ""), gold) for c in result.get("citations", [])) if gold else None,
-        "answer_hit": answer_hit(result.get("answer", ""), q.answers) if not abstained else False,
+        # No answer groups (e.g. a question exported from readers' feedback): nothing to score.
+        "answer_hit": (answer_hit(result.get("answer", ""), q.answers) if not abstained else False) if q.answers else None,
         "false_abstain": abstained,
         "confidence": confidence,
         "high": confidence == "high",

@@ -83,16 +83,44 @@ class Settings(BaseSettings):
     # --- UI ----------------------------------------------------------------
     auth: str | None = Field(None, description="user:password to require a login in the web UI.")
     concurrency: int = Field(4, ge=1, description="Questions the web UI answers at the same time.")
+    ui_secret: str | None = Field(
+        None,
+        min_length=16,
+        description="Key of the chats the web UI keeps in browsers (by default made once and kept beside the store).",
+    )
+    feedback_file: Path | None = Field(
+        None,
+        description=(
+            "Where readers' 👍/👎 are appended (JSON lines): by default feedback-COLLECTION.jsonl in the "
+            "local store's folder, or in ~/.cache/newsbot/feedback for a Chroma server."
+        ),
+    )
 
-    def keyword_index_path(self) -> Path:
-        """The keyword index file of this store and collection (see bot/index_file.py)."""
+    def _beside_store(self, cache_folder: str, override: Path | None, name: str) -> Path:
+        """A file kept with the store: in its folder when local; for a Chroma server, in a cache
+        folder of this process, named after the server and collection."""
         if self.chroma_url:
             import hashlib
 
-            where = self.index_dir or Path(_default_model_dir()).parent / "keyword-index"
+            where = override or Path(_default_model_dir()).parent / cache_folder
             server = hashlib.sha256(self.chroma_url.rstrip("/").encode()).hexdigest()[:12]
-            return where / f"{server}-{self.collection}.npz"
-        return (self.index_dir or self.db) / f"keyword-index-{self.collection}.npz"
+            return where / f"{server}-{self.collection}{Path(name).suffix}"
+        return (override or self.db) / name
+
+    def keyword_index_path(self) -> Path:
+        """The keyword index file of this store and collection (see bot/index_file.py)."""
+        return self._beside_store("keyword-index", self.index_dir, f"keyword-index-{self.collection}.npz")
+
+    def feedback_path(self) -> Path:
+        """The file readers' verdicts are appended to (see bot/feedback.py)."""
+        if self.feedback_file:
+            return self.feedback_file
+        return self._beside_store("feedback", None, f"feedback-{self.collection}.jsonl")
+
+    def ui_secret_path(self) -> Path:
+        """The key that encrypts the chats the web UI keeps in each browser: kept with the store so
+        that chats survive a restart of ``newsbot serve``."""
+        return self._beside_store("ui-secret", None, f".ui-secret-{self.collection}")
 
     def effective_embedding(self) -> str:
         """The embedding backend in force (a model name picks sentence-transformers)."""

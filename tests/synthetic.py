@@ -72,3 +72,48 @@ def write_corpus(folder: Path, n: int, *, version: int = 1, start: int = 0) -> l
 def question(i: int) -> str:
     """A question that article ``i``'s first sentence answers (the amount, which versions change)."""
     return f"How much was {OBJECTS[i % len(OBJECTS)]} that the {SUBJECTS[i % len(SUBJECTS)]} of {town(i)} {VERBS[i % len(VERBS)]} worth?"
+
+
+# --------------------------------------------------------------------------- PDF helper
+
+
+def _pdf_string(text: str) -> bytes:
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    return b"(" + escaped.encode("latin-1") + b")"
+
+
+def make_pdf(pages: list[list[str] | None], title: str | None = None) -> bytes:
+    """A minimal valid PDF: one page per entry; a list of lines is drawn as text in
+    Helvetica (a standard Type1 font), ``None`` draws only a filled rectangle."""
+    objects: dict[int, bytes] = {}
+    page_ids = [4 + 2 * i for i in range(len(pages))]
+    kids = " ".join(f"{pid} 0 R" for pid in page_ids)
+    objects[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[2] = f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode()
+    objects[3] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    for pid, lines in zip(page_ids, pages, strict=True):
+        if lines is None:
+            stream = b"0.2 0.4 0.8 rg 72 500 300 200 re f"
+        else:
+            shown = b" Tj T* ".join(_pdf_string(line) for line in lines)
+            stream = b"BT /F1 12 Tf 16 TL 72 720 Td " + shown + b" Tj ET"
+        objects[pid] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {pid + 1} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>"
+        ).encode()
+        objects[pid + 1] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+    info_id = 4 + 2 * len(pages)
+    objects[info_id] = b"<< /Title " + _pdf_string(title) + b" >>" if title else b"<< >>"
+
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n"
+    xref_at = len(out)
+    size = info_id + 1
+    out += f"xref\n0 {size}\n".encode() + b"0000000000 65535 f \n"
+    for number in range(1, size):
+        out += f"{offsets[number]:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {size} /Root 1 0 R /Info {info_id} 0 R >>\nstartxref\n{xref_at}\n%%EOF\n".encode()
+    return bytes(out)

@@ -1,8 +1,9 @@
 """End-to-end: `newsbot serve` in a real Chromium (Debian's, never a downloaded one) via Playwright.
 
 The server runs as a subprocess on a free port of 127.0.0.1 with a temporary store holding the seed
-article (ingested through the CLI, with the real embedder). A hostile article is uploaded through the
-Corpus tab and must show as text, run nothing, and not become a link.
+article (.txt) and two articles written here (.html, .pdf), ingested through the CLI with the real
+embedder. A hostile article is uploaded through the Corpus tab and must show as text, run nothing,
+and not become a link, in the chat, the sources panel and the article view.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
+from synthetic import make_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "articles" / "yevkurov-haftar-2024-06-03.txt"
@@ -43,6 +45,22 @@ The new ferry terminal in Portville will open in September <img src=x onerror=al
 
 Officials said the ferry terminal cost forty million dollars, paid by the port.
 """
+
+HTML_ARTICLE = """<!doctype html><html><head><title>Glass museum opens in Varrow</title>
+<meta name="date" content="2024-04-11"><meta name="author" content="Valley Post"></head>
+<body><nav>Home | Sport | Weather</nav><article><h1>Glass museum opens in Varrow</h1>
+<p>The town of Varrow opened a museum of glass on Saturday.</p>
+<p>The museum holds four hundred pieces of blown glass, most of them made in the old furnaces of the town.</p>
+<p>Entry is free for children under twelve.</p></article></body></html>
+"""
+
+PDF_LINES = [
+    "Bridge repairs close the Ostmark crossing",
+    "12 May 2024",
+    "The Ostmark bridge will close for repairs for six weeks from Monday.",
+    "Engineers found cracks in two of its steel girders in April.",
+    "Buses will carry pedestrians across the river during the works.",
+]
 
 # Appear in the answer/sources of the hostile article exactly as written (escaped, not parsed).
 HOSTILE_MARKUP = ["<img src=x onerror=alert(2)>", "<script>alert(1)</script>"]
@@ -83,8 +101,11 @@ def server(tmp_path_factory):
     )
     for key in ("NEWSBOT_AUTH", "NEWSBOT_CHROMA_URL", "NEWSBOT_LLM_BASE_URL", "NEWSBOT_ANSWERER"):
         env.pop(key, None)
+    (tmp / "museum.html").write_text(HTML_ARTICLE, encoding="utf-8")
+    (tmp / "bridge.pdf").write_bytes(make_pdf([PDF_LINES], title=PDF_LINES[0]))
     done = subprocess.run(
-        [*_newsbot(), "ingest", "--quiet", str(SEED)], env=env, capture_output=True, text=True, timeout=600
+        [*_newsbot(), "ingest", "--quiet", str(SEED), str(tmp / "museum.html"), str(tmp / "bridge.pdf")],
+        env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr
     port = free_port()
@@ -96,7 +117,7 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, proc, log)
-        yield {"url": url, "tmp": tmp, "log": log}
+        yield {"url": url, "tmp": tmp, "log": log, "feedback": tmp / "db" / "feedback-uitest.jsonl"}
     finally:
         proc.terminate()
         try:
@@ -133,9 +154,15 @@ def page(browser, server):
 
     pg.on("dialog", on_dialog)
     pg.goto(server["url"])
-    pg.wait_for_selector("#nb-question textarea", timeout=60_000)
+    wait_until_loaded(pg)
     yield pg
     context.close()
+
+
+def wait_until_loaded(page) -> None:
+    """The page is up and its load events ran (the corpus shows its example questions)."""
+    page.wait_for_selector("#nb-question textarea", timeout=60_000)
+    page.wait_for_selector("#nb-examples", state="visible", timeout=60_000)
 
 
 def ask(page, question: str):
@@ -305,3 +332,140 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page, server):
     )
     assert injected == {"imgs": 0, "handlers": 0, "scripts": 0, "js_links": 0, "bold": 0}
     page.screenshot(path=str(tmp / "hostile-article.png"))
+
+    # The article view of the hostile article: the whole text, still text, still inert.
+    source.locator(".nb-source-head a.nb-open").click()
+    view = page.locator("#nb-article")
+    expect(view.locator(".nb-article-title")).to_have_text(
+        "<script>alert(1)</script> Portville harbour <img src=x onerror=alert(2)>", timeout=10_000
+    )
+    expect(view.locator("mark#nb-article-focus")).to_be_in_viewport(timeout=5_000)
+    for markup in HOSTILE_MARKUP:
+        assert markup in view.inner_text()
+    expect(view.locator(".nb-meta")).to_contain_text("javascript:alert(3)")
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    assert page.evaluate(
+        """() => document.querySelectorAll('#nb-article img, #nb-article script, #nb-article [onerror],'
+                 + ' #nb-article [onmouseover], #nb-article a[href^="javascript:" i]').length"""
+    ) == 0
+
+
+def open_cited_article(page, answer, n: int = 1):
+    """[n] in the answer → its passage in the sources panel → [n] there opens the article view;
+    return the highlighted sentence there."""
+    from playwright.sync_api import expect
+
+    source, _ = click_citation(page, answer, n)
+    source.locator(".nb-source-head a.nb-open").click()
+    view = page.locator("#nb-article")
+    expect(view).to_be_visible(timeout=10_000)
+    focus = view.locator("mark#nb-article-focus")
+    expect(focus).to_be_visible(timeout=10_000)
+    expect(focus).to_be_in_viewport(timeout=5_000)
+    return view, focus
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "title", "language"),
+    [
+        ("Who did Yevkurov meet in Benghazi?", "بنغازي", "نائب وزير الدفاع الروسي", "Arabic"),  # .txt
+        ("How many pieces of glass does the Varrow museum hold?", "four hundred pieces", "Glass museum opens in Varrow", "English"),  # .html
+        ("How long will the Ostmark bridge close for repairs?", "six weeks", "Bridge repairs close the Ostmark crossing", "English"),  # .pdf
+    ],
+    ids=["txt", "html", "pdf"],
+)
+def test_citation_opens_the_whole_article_with_the_sentence_in_view(page, server, question, sentence, title, language):
+    from playwright.sync_api import expect
+
+    answer = ask(page, question)
+    assert_answered(page, answer)
+    view, focus = open_cited_article(page, answer, 1)
+    assert sentence in focus.inner_text()
+    expect(view.locator(".nb-article-title")).to_contain_text(title)
+    expect(view.locator(".nb-lang")).to_contain_text(language)
+    expect(view.locator(".nb-article-note").first).to_contain_text("Cited as [1] in the answer to:")
+    # The whole article, not the passage: more paragraphs than the cited one.
+    assert view.locator(".nb-article-body p").count() >= 3
+    if language == "Arabic":
+        # An English question about an Arabic article: the names it asked about are marked.
+        marked = [" ".join(t.split()) for t in focus.locator("b.nb-term").all_inner_texts()]
+        assert "يفكيروف" in marked and "بنغازي" in marked, marked
+        assert focus.locator("xpath=ancestor::p").evaluate("e => getComputedStyle(e).direction") == "rtl"
+        page.screenshot(path=str(server["tmp"] / "article-view-cross-lingual.png"))
+    page.click("#nb-back")
+    expect(page.locator("#nb-question textarea")).to_be_visible()
+
+
+def test_corpus_row_opens_its_article(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#nb-articles a.nb-open", has_text="Bridge repairs close").click()
+    view = page.locator("#nb-article")
+    expect(view.locator(".nb-article-title")).to_have_text("Bridge repairs close the Ostmark crossing", timeout=10_000)
+    expect(view.locator(".nb-article-body")).to_contain_text("Buses will carry pedestrians")
+    expect(view.locator("mark")).to_have_count(0)  # nothing was cited
+
+
+def test_reload_keeps_the_chat_and_earlier_chats_come_back(page, server):
+    from playwright.sync_api import expect
+
+    kept = "() => localStorage.getItem('newsbot-chats-uitest')"
+    empty = page.evaluate(kept)
+    answer = ask(page, "How long will the Ostmark bridge close for repairs?")
+    assert_answered(page, answer)
+    before = answer.inner_text()
+    # The browser keeps the chat just after the answer is shown.
+    page.wait_for_function(f"(empty) => ({kept})() !== empty", arg=empty, timeout=10_000)
+    page.reload()
+    wait_until_loaded(page)
+    restored = page.locator("#nb-chat .nb-answer")
+    expect(restored).to_have_count(1, timeout=10_000)
+    assert restored.inner_text() == before
+    expect(page.locator("#nb-sources-panel .nb-source")).not_to_have_count(0)
+    click_citation(page, restored.last, 1)  # the citations of a restored answer still work
+
+    filed = page.evaluate(kept)
+    page.click("#nb-new-chat")
+    expect(page.locator("#nb-chat .nb-answer")).to_have_count(0)
+    page.wait_for_function(f"(filed) => ({kept})() !== filed", arg=filed, timeout=10_000)
+    page.reload()
+    wait_until_loaded(page)
+    expect(page.locator("#nb-chat .nb-answer")).to_have_count(0)  # the new chat is the current one
+    page.locator("#nb-earlier input").click()
+    page.get_by_role("option", name=re.compile(r"^How long will the Ostmark bridge")).click()
+    expect(page.locator("#nb-chat .nb-answer")).to_have_count(1, timeout=10_000)
+    assert page.locator("#nb-chat .nb-answer").inner_text() == before
+
+
+def test_thumbs_down_writes_one_line_with_the_article_offsets(page, server):
+    from playwright.sync_api import expect
+
+    log = server["feedback"]
+    before = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    answer = ask(page, "Who did Yevkurov meet in Benghazi?")
+    assert_answered(page, answer)
+    page.locator("#nb-chat button[aria-label='Dislike']").last.click()
+    expect(page.locator("#nb-reason")).to_be_visible(timeout=10_000)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(log.read_text(encoding="utf-8").splitlines() if log.exists() else []) == len(before):
+        time.sleep(0.2)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(before) + 1
+    import json
+
+    record = json.loads(lines[-1])
+    assert record["verdict"] == "down" and record["question"] == "Who did Yevkurov meet in Benghazi?"
+    assert "user" not in record and not any("127.0.0.1" in line for line in lines)
+    seed_text = SEED.read_text(encoding="utf-8")  # a .txt article is stored as its text
+    assert record["citations"], record
+    for c in record["citations"]:
+        assert seed_text[c["quote_start"] : c["quote_end"]] == c["quote"]
+    # The optional reason: the same record again with it.
+    page.locator("#nb-reason-text input").fill("right answer, wrong source")
+    page.click("#nb-reason-send")
+    expect(page.locator("#nb-reason")).to_be_hidden(timeout=10_000)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    again = json.loads(lines[-1])
+    assert again["id"] == record["id"] and again["reason"] == "right answer, wrong source"

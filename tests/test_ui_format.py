@@ -7,17 +7,19 @@ import time
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import chats
 from bot import ui_format as fmt
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> "quoted" & \'single\''
 
 # Markup newsbot itself may emit; anything else in the output came from data.
 ALLOWED_TAGS = {"div", "a", "ul", "li", "bdi", "span", "strong", "br", "mark", "section", "table", "thead",
-                "tbody", "tr", "th", "td", "p", "code"}
+                "tbody", "tr", "th", "td", "p", "code", "article", "header", "h3", "sup", "b"}
 
 
 class _Collector(HTMLParser):
@@ -51,7 +53,7 @@ def assert_inert(markup: str) -> _Collector:
         for name, value in attrs.items():
             assert not name.startswith("on"), (name, markup)
             if name == "href":
-                assert value.startswith("#nb-cite-") or value.startswith(("http://", "https://")), value
+                assert value.startswith("#nb-cite-") or value == "#nb-article" or value.startswith(("http://", "https://")), value
     return c
 
 
@@ -380,7 +382,18 @@ def test_respond_streams_then_links_and_passes_history():
     assert 'href="#nb-cite-1-1"' in chat[-1]["content"]
     assert sources.index("nb-turn-1") < sources.index("nb-turn-0")
 
-    assert h.new_chat()[:3] == ([], [], [])
+    # The browser keeps the chat (after each answer), "New chat" files it under the earlier
+    # chats, and choosing it there brings it back as it was.
+    kept, _ = h.keep(results, None)
+    assert [r["question"] for r in kept["current"]["results"]] == [r["question"] for r in results]
+    assert "retrieved" not in kept["current"]["results"][0]  # the browser keeps what redraws the chat
+    cleared = h.new_chat(results, kept)
+    assert cleared[:3] == ([], [], []) and cleared[6]["current"] is None
+    [(label, chat_id)] = chats.choices(cleared[6])
+    assert label.startswith("Who did the minister meet?")
+    back = h.open_chat(chat_id, [], cleared[6])
+    assert back[0] == chat[: len(back[0])] and len(back[0]) == len(chat)
+    assert back[3] == sources  # the sources panel is drawn again from the kept citations
 
 
 def test_respond_on_an_empty_store_says_how_to_add_articles():
@@ -523,3 +536,179 @@ def test_question_names_and_terms_are_marked_in_quotes_across_scripts():
 
     assert '<b class="nb-term">يفكيروف</b>' in answer_html(result, 0)
     assert '<mark class="nb-quote"><b class="nb-term">يفكيروف</b>' in sources_html([result])
+
+
+# --------------------------------------------------------------------------- article view
+
+ARTICLE_TEXT = (
+    "Minister visits port\n\n"
+    "The minister arrived on Monday. He toured the docks.\n\n"
+    "قال الوزير إن الميناء سيتوسع. The minister met the general in the port city. Talks lasted an hour.\n\n"
+    "Closing <script>alert(1)</script> paragraph."
+)
+
+
+def article_record(**over) -> dict:
+    base = {"id": "a1", "title": "Minister <b>visits</b> port", "date": "2024-06-03", "source": "Example News",
+            "url": "https://news.example/a1", "lang": "en"}
+    base.update(over)
+    return base
+
+
+def cited(quote: str, n: int, text: str = ARTICLE_TEXT, shift: int = 0) -> dict:
+    i = text.index(quote) + shift
+    return citation(n, quote=quote, quote_start=i, quote_end=i + len(quote))
+
+
+def test_article_view_highlights_the_cited_sentence_and_marks_the_others_of_the_answer():
+    focus = cited("The minister met the general in the port city.", 2)
+    other = cited("He toured the docks.", 1)
+    view = fmt.article_html(article_record(), ARTICLE_TEXT, citations=[other, focus], focus=2,
+                            question="Who did the minister meet?")
+    c = assert_inert(view)
+    marks = [(tag, attrs) for tag, attrs in c.tags if tag == "mark"]
+    assert [a.get("class") for _, a in marks] == ["nb-quote nb-also", "nb-quote nb-focus"]  # article order
+    assert [a.get("id") for _, a in marks] == [None, "nb-article-focus"]
+    # Every paragraph is laid out in its own direction; the article text is all there, escaped.
+    assert view.count('<p dir="auto">') == 4
+    assert "Closing &lt;script&gt;alert(1)&lt;/script&gt; paragraph." in view
+    assert "Minister &lt;b&gt;visits&lt;/b&gt; port" in view
+    assert '<span class="nb-lang" title="language">English</span>' in view
+    assert 'href="https://news.example/a1"' in view and "2024-06-03" in view
+    assert "Cited as [2] in the answer to:" in view and "Other sentences this answer cited" in view
+    # The question's words are marked inside the highlighted sentence.
+    focus_html = view[view.index('id="nb-article-focus"'):]
+    assert '<b class="nb-term">minister</b>' in focus_html[: focus_html.index("</mark>")]
+
+
+def test_article_view_finds_a_sentence_whose_offsets_moved_and_says_when_it_is_gone():
+    moved = cited("He toured the docks.", 1, shift=7)  # the article was re-ingested with a longer head
+    view = fmt.article_html(article_record(), ARTICLE_TEXT, citations=[moved], focus=1)
+    assert 'id="nb-article-focus"' in view and ">He toured the docks.</mark>" in view
+    gone = citation(1, quote="A sentence the article no longer has.", quote_start=0, quote_end=10)
+    view = fmt.article_html(article_record(), ARTICLE_TEXT, citations=[gone], focus=1)
+    assert "<mark" not in view and "no longer in this article" in view
+    assert "no longer in the corpus" in fmt.article_html(None, None)
+
+
+def test_article_view_of_an_arabic_article_in_an_arabic_answer():
+    text = "عنوان الخبر\n\nوصل يفكيروف إلى بنغازي الجمعة.\n\nوالتقى حفتر في مقره."
+    c = cited("والتقى حفتر في مقره.", 1, text)
+    view = fmt.article_html(article_record(lang="ar", title="عنوان"), text, citations=[c], focus=1,
+                            question="من التقى يفكيروف؟", lang="ar")
+    assert "العربية" in view and 'dir="rtl"' in view  # the notes follow the answer's language
+    assert "مستشهد به [1]" in view
+
+
+def test_paragraphs_are_blank_line_blocks_or_lines():
+    assert fmt.paragraphs("a b\n\n  c\nd \n\n\n") == [(0, 3), (7, 10)]
+    assert fmt.paragraphs("one\ntwo\n three") == [(0, 3), (4, 7), (9, 14)]
+    assert fmt.paragraphs("   ") == []
+
+
+def test_a_very_long_article_shows_the_part_around_the_cited_sentence(monkeypatch):
+    monkeypatch.setattr(fmt, "ARTICLE_VIEW_MAX_CHARS", 2_000)
+    lines = [f"Line {i} of the long article." for i in range(400)]
+    text = "\n".join(lines)
+    c = cited("Line 300 of the long article.", 1, text)
+    view = fmt.article_html(article_record(), text, citations=[c], focus=1)
+    assert 'id="nb-article-focus"' in view and "only the part around the cited sentence" in view
+    assert "Line 0 of" not in view and len(view) < 10_000
+
+
+@given(st.text(max_size=300), st.text(max_size=40))
+def test_any_article_view_stays_text(text, title):
+    quote = text.strip()[:30] or "x"
+    view = fmt.article_html(article_record(title=title, url=title), text, citations=[citation(1, quote=quote)], focus=1,
+                            question=title)
+    assert_inert(view)
+
+
+def test_citations_and_corpus_rows_carry_links_that_open_the_article():
+    r = result(citations=[citation(1, lang="ar")])
+    answer = fmt.answer_html(r, 3)
+    assert 'class="nb-open" href="#nb-article" data-turn="3" data-n="1"' in answer
+    panel = fmt.sources_html([result(), r])
+    assert panel.count('data-turn="1" data-n="1"') == 2  # [1] + title, and "Open article"
+    assert "Arabic · العربية" in panel  # the article's language next to its title
+    table = fmt.articles_html([record("Portville <ferry>", "en", id='x"y')])
+    assert 'data-article="x&quot;y"' in table and "Portville &lt;ferry&gt;" in table
+
+
+# --------------------------------------------------------------------------- chats kept in the browser
+
+
+def test_chats_keep_the_current_one_and_a_bounded_list_of_earlier_ones():
+    kept = chats.save(None, [result()])
+    first = kept["current"]["id"]
+    assert chats.save(kept, [result(), result()])["current"]["id"] == first  # same chat, more turns
+    for i in range(chats.MAX_EARLIER + 3):
+        kept = chats.start_new(chats.save(kept, [result(question=f"Question {i}?")]))
+    labels = [label for label, _ in chats.choices(kept)]
+    assert len(labels) == chats.MAX_EARLIER and labels[0].startswith("Question 12?")
+    chosen = chats.choices(kept)[3][1]
+    kept = chats.switch_to(chats.save(kept, [result(question="Now?")]), chosen)
+    assert kept["current"]["id"] == chosen and chats.choices(kept)[0][0].startswith("Now?")
+    long = chats.save(None, [result(question=f"q{i}") for i in range(chats.MAX_TURNS + 5)])
+    assert len(long["current"]["results"]) == chats.MAX_TURNS and long["current"]["results"][0]["question"] == "q5"
+
+
+def test_chats_from_a_damaged_or_older_browser_value_start_empty():
+    for value in (None, "text", {"current": {"id": 1}}, {"current": None, "earlier": "x"}, [1, 2]):
+        assert chats.current_results(value) == [] and chats.choices(value) == []
+
+
+def test_a_notice_is_a_turn_of_the_chat_but_not_history_or_sources():
+    from bot.chain import EmptyStoreError
+    from bot.ui import _Handlers
+
+    def events(request):
+        raise EmptyStoreError()
+        yield  # pragma: no cover
+
+    h = _Handlers(fake_app(events))
+    *_, last = h.respond("Who?", 5, "extractive", [], [result()])
+    chat, _, results, *_ = last
+    assert fmt.is_notice(results[-1]) and len(results) == 2
+    assert fmt.sources_html(results) == fmt.sources_html(results[:1])
+    redrawn = fmt.chat_messages(results)
+    assert [m["role"] for m in redrawn] == ["user", "assistant", "user", "assistant"]
+    assert "Corpus tab" in redrawn[-1]["content"] and "nb-notice" in redrawn[-1]["content"]
+
+
+def test_open_article_from_a_citation_and_from_the_corpus():
+    from bot.ui import _Handlers
+
+    focus = cited("The minister met the general in the port city.", 1)
+    other = cited("He toured the docks.", 2)
+    elsewhere = citation(3, article_id="a2")
+    store = SimpleNamespace(
+        article=lambda i: SimpleNamespace(as_dict=lambda: article_record(id=i)) if i in ("a1", "a2") else None,
+        article_text=lambda i: {"a1": ARTICLE_TEXT, "a2": "Other article."}.get(i),
+    )
+    h = _Handlers(SimpleNamespace(store=store, settings=SimpleNamespace(k=5, concurrency=2)))
+    results = [result(citations=[focus, other, elsewhere])]
+    view, tabs = h.open_article(results, SimpleNamespace(_data={"turn": 0, "n": 1}))
+    assert view.count("<mark") == 2 and 'id="nb-article-focus"' in view and tabs.selected == "article"
+    view, _ = h.open_article(results, SimpleNamespace(_data={"article": "a1"}))
+    assert "<mark" not in view and "Minister &lt;b&gt;visits" in view
+    view, _ = h.open_article(results, SimpleNamespace(_data={"article": "gone"}))
+    assert "no longer in the corpus" in view
+    for bad in ({"turn": 5, "n": 1}, {"turn": 0, "n": 9}, {"turn": "x"}, {}):
+        assert h.open_article(results, SimpleNamespace(_data=bad)) == (gr.skip(), gr.skip())
+
+
+def test_the_chat_key_is_made_once_and_kept_beside_the_store(tmp_path):
+    from bot.settings import Settings
+    from bot.ui import ui_secret
+
+    settings = Settings(db=tmp_path / "db", collection="c1")
+    first = ui_secret(settings)
+    assert ui_secret(settings) == first and len(first) >= 16  # chats survive a restart
+    path = settings.ui_secret_path()
+    assert path.parent == tmp_path / "db" and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert ui_secret(Settings(db=tmp_path / "db", collection="c2")) != first
+    assert ui_secret(Settings(db=tmp_path / "db", ui_secret="s" * 20)) == "s" * 20
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    assert len(ui_secret(Settings(db=blocked / "db"))) >= 16  # cannot be kept: one for this run
