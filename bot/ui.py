@@ -62,7 +62,8 @@ a.nb-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .nb-low { opacity: .9; }
 mark.nb-quote { background: #ffe066; color: #111; padding: 0 .1em; border-radius: 2px; }
 .nb-article { line-height: 1.7; max-width: 60em; }
-.nb-article-head { border-bottom: 1px solid var(--border-color-primary); margin-bottom: .8em; padding-bottom: .4em; }
+.nb-article-head { border-bottom: 1px solid var(--border-color-primary); margin-bottom: .8em; padding-bottom: .4em;
+                   position: sticky; top: 0; z-index: 1; background: var(--background-fill-primary); }
 .nb-article-title { margin: .2em 0; display: inline; }
 .nb-article-note { font-size: .85em; opacity: .8; margin-top: .3em; }
 .nb-article-body p { unicode-bidi: plaintext; text-align: start; margin: .6em 0; }

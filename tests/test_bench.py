@@ -50,10 +50,15 @@ def test_bench_json_has_the_figures_and_ratios(tmp_path: Path) -> None:
     r = json.loads(proc.stdout)
     assert r["ingest_ratio"] > 0 and r["ingest"]["ingest_chunks_per_s"] > 0 and r["ingest"]["raw_chunks_per_s"] > 0
     assert r["ingest"]["ingest_peak_rss_mb"] > 0 and r["ingest"]["raw_peak_rss_mb"] > 0
+    # The plain LangChain pipeline ran on the same files: all of them stored, a ratio in the same run.
+    peer = r["ingest"]["peer"]
+    assert peer["articles"] == r["ingest"]["articles"] and peer["chunks"] > 0 and peer["articles_per_s"] > 0
+    assert r["ingest"]["vs_peer"] == pytest.approx(peer["ingest_s"] / r["ingest"]["ingest_s"], rel=0.01)
     assert set(r["query_ratio"]) == {"60", "120"}
     for size, s in r["sizes"].items():
         assert s["chunks"] == int(size) and s["questions"] == 5
         assert s["answer_p50_ms"] > 0 and s["baseline_p50_ms"] > 0
+        assert s["index_build_s"] > 0 and s["index_load_s"] > 0  # without and with the index file
         assert r["query_ratio"][size] == s["ratio_p50"]
     assert r["serve_rss_mb"] is None and r["first_answer_s"] is None
     assert any("synthetic" in n for n in r["notes"])
@@ -62,6 +67,7 @@ def test_bench_json_has_the_figures_and_ratios(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "cached store" in again.stderr
     assert "goal >= 0.85x" in again.stdout and "MB ingesting" in again.stdout and "questions @" in again.stdout
+    assert "the plain LangChain pipeline" in again.stdout and "keyword index: built" in again.stdout
 
 
 @pytest.mark.slow
@@ -70,5 +76,6 @@ def test_bench_measures_newsbot_serve(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert r["serve_rss_mb"] > 50 and r["first_answer_s"] > 0
+    assert r["first_answer_cold_s"] > 0 and r["serve"]["first_answer_warm_s"] == r["first_answer_s"]
     assert r["serve"]["questions"] == 50
     assert r["met"]["serve_rss_mb"] in (True, False)
