@@ -126,11 +126,11 @@ def numbers_in(text: str, *, words: bool = True) -> set[str]:
     for m in _NUMBER.finditer(folded):
         raw = re.sub(r"[,،٬]", "", m.group(0)).replace("٫", ".")
         out.add(raw.rstrip("0").rstrip(".") if "." in raw else raw.lstrip("0") or "0")
-    words = _words(folded)
-    for i, w in enumerate(words):
+    tokens = _words(folded)
+    for i, w in enumerate(tokens):
         # ألف is "thousand" after a number ("40 ألف") and mostly "wrote" otherwise.
         if _strip_prefix(w) == "الف" or w == "الف":
-            if i and (words[i - 1].isdigit() or words[i - 1] in _AR_NUMBER_WORDS):
+            if i and (tokens[i - 1].isdigit() or tokens[i - 1] in _AR_NUMBER_WORDS):
                 out.add("k")
             continue
         bare = _strip_prefix(w)

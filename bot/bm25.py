@@ -41,6 +41,8 @@ class BM25Index:
     document count as 65535.
     """
 
+    _dl_cache: np.ndarray | None  # document lengths as floats, rebuilt after a change
+
     def __init__(
         self,
         items: Iterable[tuple[str, str]] = (),
@@ -131,7 +133,7 @@ class BM25Index:
             self._doc_terms: list[array | None] = []  # slot -> its term ids, for removal
             self._free_slots: list[int] = []
             self._total_len = 0
-            self._dl_cache: np.ndarray | None = None
+            self._dl_cache = None
 
     def _remove_many(self, ids: Iterable[str]) -> None:
         slots_by_term: dict[int, list[int]] = {}
@@ -160,8 +162,9 @@ class BM25Index:
                 self._post_docs[tid] = array("i", view[keep].tobytes())
                 self._post_tfs[tid] = array("H", tfs[keep].tobytes())
                 del view, tfs
-            if not self._post_docs[tid]:  # keep the vocabulary from growing with deleted documents
-                del self._vocab[self._terms[tid]]
+            term = self._terms[tid]
+            if not self._post_docs[tid] and term is not None:  # keep the vocabulary from growing
+                del self._vocab[term]
                 self._terms[tid] = None
                 self._free_terms.append(tid)
 
@@ -275,9 +278,9 @@ class BM25Index:
                 return []
             avgdl = self._total_len / n
             k1, b = self.k1, self.b
-            if self._dl_cache is None:
-                self._dl_cache = np.array(self._doc_len, dtype=np.float64)
             doc_len = self._dl_cache
+            if doc_len is None:
+                doc_len = self._dl_cache = np.array(self._doc_len, dtype=np.float64)
             scores = np.zeros(len(self._ids), dtype=np.float64)
             touched = np.zeros(len(self._ids), dtype=bool)
             for term in terms:
@@ -294,13 +297,13 @@ class BM25Index:
                 touched[docs] = True
             candidates = np.flatnonzero(touched)
             if allowed is not None and len(candidates):
-                keep = np.fromiter((bool(allowed(self._ids[i])) for i in candidates), dtype=bool, count=len(candidates))
+                keep = np.array([bool(allowed(str(self._ids[i]))) for i in candidates], dtype=bool)
                 candidates = candidates[keep]
             if len(candidates) > k:  # the k best, and anything tied with the k-th (ties go by id)
                 cand_scores = scores[candidates]
                 kth = np.partition(cand_scores, len(cand_scores) - k)[len(cand_scores) - k]
                 candidates = candidates[cand_scores >= kth]
-            ranked = sorted(((self._ids[i], float(scores[i])) for i in candidates), key=lambda kv: (-kv[1], kv[0]))
+            ranked = sorted(((str(self._ids[i]), float(scores[i])) for i in candidates), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:k]
 
 

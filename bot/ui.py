@@ -523,11 +523,11 @@ def build_ui(app: Any) -> gr.Blocks:
         chat_inputs = [question, k, answerer, messages_state, results_state]
         chat_outputs = [chatbot, messages_state, results_state, sources, debug, question]
         shown = [*chat_outputs, kept_chats, earlier]
-        private = {"api_visibility": "private"}
+        private: dict[str, Any] = {"api_visibility": "private"}
         # Twice NEWSBOT_CONCURRENCY: half for LLM answers, half for extractive ones (Handler._slots).
-        chat_opts = {"concurrency_limit": 2 * settings.concurrency, "concurrency_id": "chat"}
+        chat_opts: dict[str, Any] = {"concurrency_limit": 2 * settings.concurrency, "concurrency_id": "chat"}
 
-        keep = {"fn": h.keep, "inputs": [results_state, kept_chats], "outputs": [kept_chats, earlier], "queue": False,
+        keep: dict[str, Any] = {"fn": h.keep, "inputs": [results_state, kept_chats], "outputs": [kept_chats, earlier], "queue": False,
                 **private}
         question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", **chat_opts).then(**keep)
         send.click(h.respond, chat_inputs, chat_outputs, **private, **chat_opts).then(**keep)
@@ -542,7 +542,7 @@ def build_ui(app: Any) -> gr.Blocks:
         opener.click(h.open_article, [results_state], [article_view, tabs], **private)
         back.click(lambda: gr.Tabs(selected="chat"), None, tabs, **private, queue=False)
 
-        corpus_opts = {"concurrency_limit": 1, "concurrency_id": "corpus"}
+        corpus_opts: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "corpus"}
         ingest_btn.click(h.ingest, upload, [report, *corpus_outputs], api_name="ingest", **corpus_opts)
         remove_btn.click(h.remove, to_remove, [report, *corpus_outputs], api_name="remove", **corpus_opts)
         refresh.click(h.corpus_views, None, corpus_outputs, **private)

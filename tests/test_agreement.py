@@ -54,6 +54,15 @@ def test_numbers_in_any_script_and_separator() -> None:
     assert numbers_in("١٬٢٠٠ and 3.50 and forty thousand") == {"1200", "3.5", "40", "k"}
     assert numbers_in("ألف كتابا") == set()  # "wrote", not "thousand"
     assert "k" in numbers_in("40 ألف متفرج")
+    # words=False: digits only (number words across languages are not checked).
+    assert numbers_in("two ministers and 3 generals", words=False) == {"3"}
+
+
+def test_number_words_are_not_checked_across_languages() -> None:
+    # Arabic states "two" in the dual (الوزيران), not as a number word: an English claim with
+    # "two" is not contradicted by it (this used to drop the claim: the flag was shadowed).
+    assert contradiction("Two ministers met in Benghazi.", "التقى الوزيران في بنغازي.") is None
+    assert contradiction("Two ministers met in Benghazi.", "Three ministers met in Benghazi.") is not None
 
 
 @pytest.mark.parametrize(
