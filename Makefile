@@ -7,7 +7,7 @@ CORPUS ?=
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: install run test test-fast browser bench eval-dev clean
+.PHONY: install run test test-fast lint browser bench eval-dev clean
 
 install: $(STAMP)
 
@@ -35,8 +35,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
-test: install browser
+test: install browser lint
 	$(BIN)/python -m pytest -q
+
+# Lint (ruff) and type checks (mypy): settings in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

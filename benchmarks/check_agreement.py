@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.agreement import contradiction, is_instruction  # noqa: E402
-from bot.evaluation import load_questions  # noqa: E402
-from bot.textnorm import normalize_for_match  # noqa: E402
-from ingest.loaders import discover_files, load_file  # noqa: E402
-from ingest.sentences import split_sentences  # noqa: E402
+from bot.agreement import contradiction, is_instruction
+from bot.evaluation import load_questions
+from bot.textnorm import normalize_for_match
+from ingest.loaders import discover_files, load_file
+from ingest.sentences import split_sentences
 
 SETS = {
     "arcd": ("eval/arcd-dev/corpus", "eval/arcd-dev/questions.jsonl"),

@@ -51,9 +51,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import SWITCH_SHARE, Loaded, add_arguments, is_switch_question, loaded_sets  # noqa: E402
+from devsets import SWITCH_SHARE, Loaded, add_arguments, is_switch_question, loaded_sets
 
-from bot.evaluation import Question, contains, score_result  # noqa: E402
+from bot.evaluation import Question, contains, score_result
 
 K = 5
 

@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.confidence import ConfidenceModel, Scale, model_inputs  # noqa: E402
+from bot.confidence import ConfidenceModel, Scale, model_inputs
 
 FEATURES = ConfidenceModel.FEATURES
 NO_TERMS = [FEATURES.index(f) for f in ConfidenceModel.NO_TERMS_FEATURES]

@@ -29,11 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import DEV_SETS, add_arguments, loaded_sets  # noqa: E402
+from devsets import DEV_SETS, add_arguments, loaded_sets
 
-from bot.evaluation import contains, load_questions  # noqa: E402
-from bot.retrieval import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT, fuse  # noqa: E402
-from ingest.sentences import evidence_spans  # noqa: E402
+from bot.evaluation import contains, load_questions
+from bot.retrieval import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT, fuse
+from ingest.sentences import evidence_spans
 
 GRID = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]
 MIN_GROUP = 3

@@ -30,11 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import add_arguments, group_of, loaded_sets  # noqa: E402
+from devsets import add_arguments, group_of, loaded_sets
 
-from bot import extractive  # noqa: E402
-from bot.evaluation import contains  # noqa: E402
-from bot.retrieval import Evidence, Passage  # noqa: E402
+from bot import extractive
+from bot.evaluation import contains
+from bot.retrieval import Evidence, Passage
 
 MIN_GROUP = 20
 GRID_LEXICAL = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15]

@@ -33,13 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dev_matrix import switch_history  # noqa: E402
-from devsets import add_arguments, is_switch_question, loaded_sets  # noqa: E402
+from dev_matrix import switch_history
+from devsets import add_arguments, is_switch_question, loaded_sets
 
-from bot.conversation import conversation, looks_like_follow_up, parse_history  # noqa: E402
-from bot.evaluation import contains  # noqa: E402
-from bot.extractive import rank_evidence  # noqa: E402
-from bot.retrieval import FusionWeights  # noqa: E402
+from bot.conversation import conversation, looks_like_follow_up, parse_history
+from bot.evaluation import contains
+from bot.extractive import rank_evidence
+from bot.retrieval import FusionWeights
 
 K = 5
 GRID = list(itertools.product([0.0, 0.25, 0.5, 1.0, 2.0, 3.0], [0.0, 0.01, 0.03, 0.05, 0.08]))

@@ -27,11 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devsets import add_arguments, group_of, loaded_sets  # noqa: E402
+from devsets import add_arguments, group_of, loaded_sets
 
-from bot.evaluation import contains  # noqa: E402
-from bot.retrieval import Candidate, FusionWeights, fuse  # noqa: E402
-from ingest.store import StoredChunk  # noqa: E402
+from bot.evaluation import contains
+from bot.retrieval import Candidate, FusionWeights, fuse
+from ingest.store import StoredChunk
 
 K = 5
 MIN_GROUP = 20

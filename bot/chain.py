@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
-
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.citations import Claim, clean_answer
@@ -128,7 +127,7 @@ class NewsbotChain(Runnable[dict, dict]):
     ) -> AsyncIterator[dict]:
         """The same events as :meth:`stream`; the blocking work runs in a worker thread."""
         events = self.stream(input, config, **kwargs)
-        done = object()
+        done: dict = {}
         while True:
             event = await asyncio.to_thread(next, events, done)
             if event is done:
@@ -165,7 +164,8 @@ class NewsbotChain(Runnable[dict, dict]):
     def _retrieve(self, req: _Request) -> Retrieval:
         if self.retriever.is_empty():
             raise EmptyStoreError()
-        search_question, qvec, prior, fusion = req.question, None, (), None
+        search_question, qvec, fusion = req.question, None, None
+        prior: tuple[str, ...] = ()
         conv: Conversation | None = None
         if req.turns and req.model is not None:
             search_question = condense_question(req.model, req.question, as_messages(req.turns[-3:]))

@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def make_record(
         raise ValueError(f"verdict must be 'up' or 'down', not {verdict!r}")
     record: dict[str, Any] = {
         "id": record_id or uuid.uuid4().hex,
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "verdict": verdict,
         "reason": one_line(reason),
         "question": str(result.get("question") or ""),

@@ -135,7 +135,7 @@ def ground_claims(
     dropped_claims: list[str] = []
     for claim, row in zip(claims, quotes):
         by_number = dict(zip(numbers, row))
-        cited = [by_number[n] for n in claim.numbers if by_number.get(n) is not None]
+        cited: list[Quote] = [q for n in claim.numbers if (q := by_number.get(n)) is not None]
         if not cited:
             # The cited passage doesn't say it (or nothing was cited): the best retrieved passage
             # that does, if any, takes the citation.

@@ -47,7 +47,8 @@ def save(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Non
     header = {"format": FORMAT, "code": code_fingerprint(), **meta}
     try:
         with tmp.open("wb") as fh:
-            np.savez(fh, __meta__=np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8), **arrays)
+            header_bytes = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+            np.savez(fh, __meta__=header_bytes, **arrays)  # type: ignore[arg-type]  # names, not allow_pickle
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -52,15 +52,16 @@ def make_chat_model(
         )
     try:
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ConfigError("langchain-openai is not installed: pip install langchain-openai") from exc
     return ChatOpenAI(
         model=model,
         base_url=base_url,
-        api_key=api_key or "not-needed",
+        api_key=SecretStr(api_key or "not-needed"),
         timeout=timeout,
         temperature=temperature,
-        max_tokens=max_tokens,
+        max_tokens=max_tokens,  # type: ignore[call-arg]  # the alias of max_completion_tokens
         max_retries=1,
     )
 

@@ -30,11 +30,11 @@ import numpy as np
 from bot.bm25 import BM25Index
 from bot.names import name_keys
 from bot.textnorm import tokenize
-from ingest.sentence_vectors import decode_spans, decode_vectors
-from ingest.sentences import MIN_EVIDENCE_CHARS, evidence_spans
 from ingest.chunking import is_heading_line
 from ingest.errors import NewsbotError
 from ingest.language import detect_language
+from ingest.sentence_vectors import decode_spans, decode_vectors
+from ingest.sentences import MIN_EVIDENCE_CHARS, evidence_spans
 from ingest.store import ArticleStore, StoredChunk, date_ordinal
 
 logger = logging.getLogger(__name__)
@@ -534,7 +534,7 @@ class HybridRetriever:
         base_where = filters.chroma_where()
         prior = set(prior_articles)
         if prior:
-            where = {"article_id": {"$in": sorted(prior)}}
+            where: dict[str, Any] = {"article_id": {"$in": sorted(prior)}}
             where = where if base_where is None else {"$and": [base_where, where]}
             for c, s in self.store.query(qvec, fetch, where=where):
                 if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks:
@@ -542,7 +542,7 @@ class HybridRetriever:
 
         allowed = None
         if not filters.is_empty():
-            allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(  # noqa: E731
+            allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(
                 self._chunk_meta.get(cid, {})
             )
         bm25_hits = dict(self.bm25.search(question, fetch, allowed=allowed))
@@ -658,7 +658,7 @@ class HybridRetriever:
             out = [v if v is not None else fresh[t] for v, t in zip(out, texts)]
         if not out:
             return np.zeros((0, 0), dtype=np.float32)
-        return np.stack(out)
+        return np.stack([v for v in out if v is not None])  # every text has its vector by now
 
     def sentences(self, passage: Passage) -> list[tuple[int, int, str, np.ndarray]]:
         """``(start, end, text, vector)`` of a passage's sentences; offsets in the article.
@@ -682,7 +682,7 @@ class HybridRetriever:
             spans, vecs = [stored[i] for i in keep], all_vecs[keep]
         else:
             spans = evidence_spans(passage.text)
-            vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else []
+            vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else np.zeros((0, 0))
         return [
             (passage.start + s, passage.start + e, passage.text[s:e], v) for (s, e), v in zip(spans, vecs)
         ]

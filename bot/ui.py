@@ -288,10 +288,10 @@ class _Handlers:
             view = fmt.article_html(record.as_dict() if record else None, store.article_text(article_id))
             return view, gr.Tabs(selected="article")
         try:
-            turn, n = int(data.get("turn")), int(data.get("n"))
+            turn, n = int(data["turn"]), int(data["n"])
             result = results[turn]
             citation = next(c for c in result.get("citations") or [] if c.get("n") == n)
-        except (TypeError, ValueError, IndexError, StopIteration):
+        except (KeyError, TypeError, ValueError, IndexError, StopIteration):
             return gr.skip(), gr.skip()
         article_id = str(citation.get("article_id"))
         record = store.article(article_id)

@@ -140,7 +140,7 @@ class FakeEmbeddings(ArrayEmbeddings):
             grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
             for gram in grams:  # / sqrt(n): a word's trigrams weigh as much as the word (L2)
                 self._add(vec, "c:" + gram, self.trigram_weight / math.sqrt(len(grams)))
-        norm = np.linalg.norm(vec)
+        norm = float(np.linalg.norm(vec))
         if norm == 0:  # no words (or exact cancellation): still a unit vector, so cosine is defined
             self._add(vec, "<empty>", 1.0)
             norm = 1.0

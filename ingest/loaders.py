@@ -674,7 +674,7 @@ _DATE_PATTERNS = (
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _ARABIC_MARKS = re.compile(r"[\u0640\u064B-\u0652\u0670]")  # tatweel and harakat
-_ALEF_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي"})  # noqa: RUF001
+_ALEF_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي"})
 
 
 def parse_date(value: object) -> str | None:

@@ -144,7 +144,7 @@ class Ingestor:
         report = IngestReport()
         committed = self.store.revisions()
         pending: list[_Pending] = []
-        quiet: ProgressFn = lambda *_: None  # noqa: E731
+        quiet: ProgressFn = lambda *_: None
         for article in articles:
             self._enqueue(pending, report, article.path or origin, article, committed)
             pending = self._flush_if_full(pending, report, quiet, committed)
@@ -211,7 +211,7 @@ class Ingestor:
             if getattr(embeddings, "pools_spans", False):
                 # Sentence vectors come out of the same forward pass (ingest.sentence_vectors).
                 spans = [evidence_spans(t) for t in texts]
-                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)
+                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)  # type: ignore[attr-defined]
                 sentences = list(zip(spans, span_vecs))
             else:
                 vectors = embeddings.embed_documents(texts)

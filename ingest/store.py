@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
@@ -54,6 +54,9 @@ from langchain_core.embeddings import Embeddings
 from ingest.errors import StoreError, first_line
 from ingest.sentence_vectors import encode_spans, encode_vectors
 from ingest.types import Article, Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +140,7 @@ def _install_chroma_timeouts() -> None:
     shim = types.SimpleNamespace(**{k: getattr(httpx, k) for k in dir(httpx) if not k.startswith("__")})
     shim.Client = client
     shim._newsbot_timeouts = True
-    fastapi.httpx = shim
+    fastapi.httpx = shim  # type: ignore[assignment]
 
 
 def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
@@ -224,9 +227,10 @@ def _free_bytes(path: Path) -> int | None:
         return None
 
 
-def _human(n: int | None) -> str:
-    if n is None:
+def _human(size: int | None) -> str:
+    if size is None:
         return "unknown"
+    n = float(size)
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -373,10 +377,11 @@ def date_ordinal(date: str | None, *, end: bool = False) -> int | None:
     m2 = re.match(r"(\d{4})(?:-(\d{2}))?$", date.strip())
     if not m2:
         return None
-    year, month = int(m2.group(1)), m2.group(2)
-    if month is None:
+    year, month_text = int(m2.group(1)), m2.group(2)
+    if month_text is None:
         return year * 10000 + (1231 if end else 101)
-    if not 1 <= int(month) <= 12:
+    month = int(month_text)
+    if not 1 <= month <= 12:
         return None
     return year * 10000 + int(month) * 100 + (31 if end else 1)
 
@@ -569,7 +574,7 @@ class ArticleStore:
         ]
 
     def query(
-        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
+        self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks to ``vector`` as ``(chunk, cosine similarity)``, any revision."""
         # No count() first to cap k: Chroma returns what there is, and counting 100k chunks took

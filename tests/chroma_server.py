@@ -43,7 +43,7 @@ class ChromaServer:
 
     def heartbeat(self, timeout: float = 2.0) -> bool:
         try:
-            with urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=timeout) as r:  # noqa: S310
+            with urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=timeout) as r:
                 return r.status == 200 and b"heartbeat" in r.read()
         except OSError:
             return False

@@ -229,7 +229,7 @@ def test_stream_deltas_are_raw_and_result_is_cleaned(corpus, fake_embeddings) ->
 
 
 def test_arabic_indic_citation_digits(corpus, fake_embeddings) -> None:
-    arabic_digit = lambda n: chr(0x0660 + n)  # noqa: E731
+    arabic_digit = lambda n: chr(0x0660 + n)
     chain, _ = make_chain(
         corpus, fake_embeddings, lambda m: f"{BOOKS_CLAIM} [{arabic_digit(number_of(m, 'الزهراء'))}]."
     )

@@ -30,13 +30,13 @@ from conftest import free_port
 pytest.importorskip("gguf", reason="the gguf package (builds the tiny test model) is not installed")
 pytest.importorskip("xllamacpp", reason="the xllamacpp package (llama.cpp's server) is not installed")
 
-from test_chain import PORT_LUMEN, ZAHRAA  # noqa: E402  (the articles the chain tests use)
-from test_openai_stub import clean_env  # noqa: E402,F401  (autouse: no NEWSBOT_* from outside)
-from tiny_gguf import MAX_TOKEN_CHARS, WORDS, write_tiny_llama  # noqa: E402
+from test_chain import PORT_LUMEN, ZAHRAA
+from test_openai_stub import clean_env  # noqa: F401  (autouse: no NEWSBOT_* from outside)
+from tiny_gguf import MAX_TOKEN_CHARS, WORDS, write_tiny_llama
 
-from bot.llm import LLMError  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.wiring import App  # noqa: E402
+from bot.llm import LLMError
+from bot.settings import Settings
+from bot.wiring import App
 
 pytestmark = pytest.mark.slow
 

@@ -580,7 +580,7 @@ def _within(seconds: float, fn, *args):
     def run() -> None:
         try:
             out["value"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             out["error"] = exc
 
     t = threading.Thread(target=run, daemon=True)

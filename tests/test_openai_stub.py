@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
 from click.testing import CliRunner
+from conftest import free_port
 
 from bot.cli import cli
 from bot.settings import Settings
@@ -81,7 +81,7 @@ class StubOpenAI:
             def log_message(self, *args: Any) -> None:  # keep the test output clean
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
@@ -282,11 +282,11 @@ def test_streamed_answer_with_citation(tmp_path: Path, stub: StubOpenAI) -> None
 
 def test_invoke_equals_final_stream_result(tmp_path: Path, stub: StubOpenAI) -> None:
     app = make_app(tmp_path, stub.base_url)
-    reply = lambda body: f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]."  # noqa: E731
+    reply = lambda body: f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]."
     stub.replies += [reply, reply]
     streamed = list(app.chain.stream({"question": QUESTION}))[-1]["result"]
     invoked = app.chain.invoke({"question": QUESTION})
-    strip = lambda r: {k: v for k, v in r.items() if k != "timings_ms"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k != "timings_ms"}
     assert strip(streamed) == strip(invoked)
     assert all(b["stream"] is True for b in stub.chat_requests())
 

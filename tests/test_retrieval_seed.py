@@ -7,13 +7,13 @@ of plain dense retrieval (headings merged into their paragraphs by the chunker).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from bot.textnorm import normalize_for_match
 from ingest.pipeline import Ingestor
 from ingest.store import open_store
-from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED_ARTICLES = SHARED / "articles"

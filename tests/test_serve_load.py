@@ -71,7 +71,7 @@ def newsbot_serve(tmp_path_factory, model_dir):
             pytest.fail(f"newsbot serve did not come up within {START_LIMIT}s")
         try:
             client = Client(url, verbose=False)
-        except Exception:  # noqa: BLE001 - not listening yet
+        except Exception:
             time.sleep(0.5)
     try:
         yield {"url": url, "process": proc}
