@@ -1,4 +1,4 @@
-"""Citation markers in an answer: parse, attach to sentences, clean, renumber, render.
+"""Citation markers in an answer: parse, attach to sentences, clean, render.
 
 Pure functions over strings and small dataclasses; the support check (does the cited passage
 really say this?) lives elsewhere and records its verdict on each :class:`Claim`.
@@ -8,8 +8,9 @@ Pipeline for a raw LLM answer::
     claims = split_claims(raw)                     # sentences + the numbers attached to each
     claims, dropped = clean_numbers(claims, valid)  # forget numbers that point at no passage
     ... support check sets claim.supported / claim.score, may drop numbers ...
-    claims, mapping = renumber(claims)             # final numbers 1..N by first appearance
     text = render_answer(claims)                   # "Sentence one. [1][2] Sentence two. [3]"
+
+(bot/grounding.py runs it, and numbers the citations it keeps 1..N by first appearance.)
 
 :func:`clean_answer` runs the first two steps and the sentinel check in one call.
 """
@@ -31,13 +32,11 @@ __all__ = [
     "Claim",
     "CleanedAnswer",
     "Marker",
-    "apply_numbering",
     "clean_answer",
     "clean_numbers",
     "is_abstention",
     "parse_markers",
     "render_answer",
-    "renumber",
     "split_claims",
     "split_hedge",
     "strip_markers",
@@ -233,30 +232,6 @@ def clean_numbers(claims: Iterable[Claim], valid: Collection[int]) -> tuple[list
     if dropped:
         logger.warning("dropped citation numbers %s: no such passage (valid: %s)", dropped, sorted(valid_set))
     return out, dropped
-
-
-def renumber(claims: Iterable[Claim]) -> tuple[list[Claim], dict[int, int]]:
-    """Renumber citations 1..N in order of first appearance; returns new claims and old→new."""
-    claims = list(claims)
-    mapping: dict[int, int] = {}
-    for claim in claims:
-        for n in claim.numbers:
-            mapping.setdefault(n, len(mapping) + 1)
-    renumbered = [
-        replace(
-            c,
-            numbers=_dedupe(mapping[n] for n in c.numbers),
-            quotes={mapping[n]: q for n, q in c.quotes.items() if n in mapping},
-        )
-        for c in claims
-    ]
-    return renumbered, mapping
-
-
-def apply_numbering(citations: Mapping[int, Citation], mapping: Mapping[int, int]) -> list[Citation]:
-    """The citations that ``mapping`` (from :func:`renumber`) keeps, renumbered and in order."""
-    kept = [replace(citations[old], n=new) for old, new in mapping.items() if old in citations]
-    return sorted(kept, key=lambda c: c.n)
 
 
 def _markers(numbers: Iterable[int]) -> str:

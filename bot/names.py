@@ -124,6 +124,3 @@ def _latin_word_key(match: str) -> str | None:
     return "n:" + key if len(key) >= MIN_KEY else None
 
 
-def question_name_keys(question: str) -> list[str]:
-    """Name keys of a Latin-script question (the first word counts only if it's not a question word)."""
-    return [k for k in name_keys(question) if k]

@@ -54,11 +54,6 @@ _MAX_DATE_LINE = 100  # longer lines are prose; a date in them is not the articl
 _SKIPPED_IN_FOLDERS = frozenset({"readme", "readme.md", "readme.txt", "readme.markdown"})
 
 
-def max_bytes_from_mb(mb: float) -> int:
-    """The ``max_bytes`` for ``load_file`` from a size in MB (MiB, as the settings use)."""
-    return int(mb * BYTES_PER_MB)
-
-
 # --------------------------------------------------------------------------- discovery
 
 

@@ -10,13 +10,11 @@ from hypothesis import strategies as st
 from bot.citations import (
     Citation,
     Claim,
-    apply_numbering,
     clean_answer,
     clean_numbers,
     is_abstention,
     parse_markers,
     render_answer,
-    renumber,
     split_claims,
     strip_markers,
 )
@@ -178,19 +176,6 @@ def test_clean_numbers_returns_copies() -> None:
     assert claims[0].numbers == [1, 5]  # input untouched
 
 
-def test_renumber_by_first_appearance() -> None:
-    claims = [
-        Claim(text="A.", numbers=[3, 1], quotes={3: (5, 9)}),
-        Claim(text="B.", numbers=[]),
-        Claim(text="C.", numbers=[1, 2]),
-    ]
-    renumbered, mapping = renumber(claims)
-    assert mapping == {3: 1, 1: 2, 2: 3}
-    assert [c.numbers for c in renumbered] == [[1, 2], [], [2, 3]]
-    assert renumbered[0].quotes == {1: (5, 9)}
-    assert render_answer(renumbered) == "A. [1][2] B. C. [2][3]"
-
-
 def _citation(n: int) -> Citation:
     return Citation(
         n=n,
@@ -202,14 +187,6 @@ def _citation(n: int) -> Citation:
         quote_start=12,
         quote_end=22,
     )
-
-
-def test_apply_numbering_keeps_only_cited_passages() -> None:
-    passages = {n: _citation(n) for n in (1, 2, 3, 4)}
-    _, mapping = renumber([Claim(text="A.", numbers=[4]), Claim(text="B.", numbers=[2, 4])])
-    cited = apply_numbering(passages, mapping)
-    assert [(c.n, c.article_id) for c in cited] == [(1, "art4"), (2, "art2")]
-    assert passages[4].n == 4  # originals untouched
 
 
 def test_citation_to_dict() -> None:
