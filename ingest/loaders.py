@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ingest.errors import IngestError, first_line
+from ingest.errors import IngestError, first_line, human_size
 from ingest.language import detect_language, normalise_lang_tag
 from ingest.textio import decode_bytes, normalise_newlines
 from ingest.types import Article
@@ -222,20 +222,12 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes:
 
 
 def _oversize_reason(size: int, limit: int) -> str:
-    shown_size, shown_limit = _human_size(size), _human_size(limit)
+    shown_size, shown_limit = human_size(size), human_size(limit)
     if shown_size == shown_limit:  # 20.04 MB vs 20 MB would read as "20 MB over 20 MB"
         shown_size, shown_limit = f"{size:,} bytes", f"{limit:,}-byte"
     return f"file is {shown_size}, over the {shown_limit} limit"
 
 
-def _human_size(n: int) -> str:
-    if n >= BYTES_PER_MB:
-        value, unit = n / BYTES_PER_MB, "MB"
-    elif n >= 1024:
-        value, unit = n / 1024, "KB"
-    else:
-        return f"{n} bytes"
-    return f"{value:.1f}".removesuffix(".0") + f" {unit}"
 
 
 def _drop_duplicate_ids(articles: list[Article]) -> list[Article]:

@@ -51,7 +51,7 @@ from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
 
-from ingest.errors import StoreError, first_line
+from ingest.errors import StoreError, first_line, human_size
 from ingest.sentence_vectors import encode_spans, encode_vectors
 from ingest.types import Article, Chunk
 
@@ -227,15 +227,6 @@ def _free_bytes(path: Path) -> int | None:
         return None
 
 
-def _human(size: int | None) -> str:
-    if size is None:
-        return "unknown"
-    n = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover
 
 
 def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = None) -> tuple[str, bool]:
@@ -247,7 +238,7 @@ def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = N
         free = _free_bytes(db)
         if "disk is full" in text or "no space left" in text or (free is not None and free < MIN_FREE_BYTES):
             return (
-                f"the disk holding the store {db} is full ({_human(free)} free); free some space and try again "
+                f"the disk holding the store {db} is full ({human_size(free)} free); free some space and try again "
                 f"({reason})",
                 True,
             )
@@ -730,8 +721,8 @@ class ArticleStore:
             return
         if free < MIN_FREE_BYTES + needed:
             raise StoreFailure(
-                f"the disk holding the store {self._db} is full ({_human(free)} free; newsbot keeps "
-                f"{_human(MIN_FREE_BYTES)} free so the store stays usable); free some space and try again"
+                f"the disk holding the store {self._db} is full ({human_size(free)} free; newsbot keeps "
+                f"{human_size(MIN_FREE_BYTES)} free so the store stays usable); free some space and try again"
             )
 
     def remove_article(self, article_id: str) -> bool:

@@ -226,3 +226,10 @@ def test_ingest_functions_never_take_settings() -> None:
             if isinstance(node, ast.Name) and node.id == "Settings":
                 found.append(f"{rel(path)}:{node.lineno}")
     assert found == []
+
+
+def test_the_embedding_kinds_are_one_list():
+    from bot.settings import EMBEDDING_KINDS
+    from ingest.embeddings import KINDS
+
+    assert EMBEDDING_KINDS == KINDS
