@@ -12,6 +12,9 @@ from typing import Literal, get_args
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE
+from ingest.loaders import BYTES_PER_MB, MAX_FILE_MB
+
 
 def _default_model_dir() -> Path:
     import os
@@ -62,11 +65,11 @@ class Settings(BaseSettings):
     threads: int = Field(2, ge=1, description="CPU threads for the embedder (torch / OpenMP).")
 
     # --- ingest ------------------------------------------------------------
-    chunk_size: int = Field(700, ge=100, description="Target chunk length in characters.")
-    chunk_max: int = Field(1000, ge=100, description="Hard upper bound on chunk length in characters.")
-    chunk_overlap: int = Field(1, ge=0, description="Sentences repeated at the start of the next chunk.")
+    chunk_size: int = Field(CHUNK_SIZE, ge=100, description="Target chunk length in characters.")
+    chunk_max: int = Field(CHUNK_MAX, ge=100, description="Hard upper bound on chunk length in characters.")
+    chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, description="Sentences repeated at the start of the next chunk.")
     max_file_mb: float = Field(
-        20.0, gt=0, allow_inf_nan=False, le=1_000_000, description="Files larger than this are refused."
+        MAX_FILE_MB, gt=0, allow_inf_nan=False, le=1_000_000, description="Files larger than this are refused."
     )
 
     # --- answering ---------------------------------------------------------
@@ -111,6 +114,10 @@ class Settings(BaseSettings):
             server = hashlib.sha256(self.chroma_url.rstrip("/").encode()).hexdigest()[:12]
             return where / f"{server}-{self.collection}{Path(name).suffix}"
         return (override or self.db) / name
+
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes (the MB the loaders mean)."""
+        return int(self.max_file_mb * BYTES_PER_MB)
 
     def keyword_index_path(self) -> Path:
         """The keyword index file of this store and collection (see bot/index_file.py)."""

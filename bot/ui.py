@@ -610,7 +610,7 @@ def launch_options(app: Any) -> dict[str, Any]:
         "css": CSS,
         "js": CLICK_JS,
         "auth": LoginGuard(*credentials) if (credentials := parse_auth(s.auth)) else None,
-        "max_file_size": int(s.max_file_mb * 1024 * 1024),
+        "max_file_size": s.max_file_bytes(),
         "share": False,
         "ssr_mode": False,
         "show_error": False,

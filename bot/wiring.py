@@ -103,7 +103,7 @@ class App:
         return Ingestor(
             self.store,
             chunking=ChunkingOptions(size=s.chunk_size, max_size=s.chunk_max, overlap=s.chunk_overlap),
-            max_bytes=int(s.max_file_mb * 1024 * 1024),
+            max_bytes=s.max_file_bytes(),
             # Chunks per embedding call: the model sorts a call's texts by length before batching,
             # so small calls pad much more (64 chunks cost ~25% more than one big call; 256, ~5%).
             embed_batch=max(8 * s.embed_batch_size, 256),

@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from ingest.sentences import split_sentences
 from ingest.types import Article, Chunk
 
+#: Chunk target and hard limit in characters, and sentences repeated at the start of the next
+#: chunk: the defaults of the settings (NEWSBOT_CHUNK_SIZE / _MAX / _OVERLAP) and of the ingestor.
+CHUNK_SIZE, CHUNK_MAX, CHUNK_OVERLAP = 700, 1000, 1
+
 # A line this short without sentence-final punctuation reads as a heading / dateline / caption.
 HEADING_MAX_CHARS = 120
 _SENTENCE_END = re.compile(r"[.!?؟؛۔:]['\"”’»)\]]*\s*$")
@@ -100,7 +104,9 @@ def _sentences(text: str, max_size: int) -> list[_Sentence]:
     return out
 
 
-def chunk_text(text: str, *, size: int = 700, max_size: int = 1000, overlap: int = 1) -> list[tuple[int, int]]:
+def chunk_text(
+    text: str, *, size: int = CHUNK_SIZE, max_size: int = CHUNK_MAX, overlap: int = CHUNK_OVERLAP
+) -> list[tuple[int, int]]:
     """Return chunk spans ``(start, end)`` into ``text``."""
     max_size = max(max_size, size)
     chunks: list[list[_Sentence]] = []
@@ -147,7 +153,9 @@ def chunk_text(text: str, *, size: int = 700, max_size: int = 1000, overlap: int
     return [(g[0].start, g[-1].end) for g in chunks]
 
 
-def chunk_article(article: Article, *, size: int = 700, max_size: int = 1000, overlap: int = 1) -> list[Chunk]:
+def chunk_article(
+    article: Article, *, size: int = CHUNK_SIZE, max_size: int = CHUNK_MAX, overlap: int = CHUNK_OVERLAP
+) -> list[Chunk]:
     """Split an article into chunks carrying offsets and the article's metadata."""
     meta = article.metadata()
     chunks = []

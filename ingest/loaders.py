@@ -39,6 +39,7 @@ TEXT_EXTENSIONS = frozenset({".txt", ".md", ".markdown"})
 HTML_EXTENSIONS = frozenset({".html", ".htm"})
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf")
 BYTES_PER_MB = 1024 * 1024  # the same MB the settings' max_file_mb means
+MAX_FILE_MB = 20.0  # files larger than this are refused (the default of NEWSBOT_MAX_FILE_MB)
 
 # Field names accepted in JSON records and front matter, in order of preference.
 TEXT_FIELDS = ("text", "content", "body")

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.chunking import chunk_article
+from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, chunk_article
 from ingest.errors import IngestError, NewsbotError
-from ingest.loaders import discover_files, load_records
+from ingest.loaders import BYTES_PER_MB, MAX_FILE_MB, discover_files, load_records
 from ingest.sentences import evidence_spans
 from ingest.store import ArticleStore, StoreFailure
 from ingest.types import Article, Chunk
@@ -30,9 +30,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ChunkingOptions:
-    size: int = 700
-    max_size: int = 1000
-    overlap: int = 1
+    size: int = CHUNK_SIZE
+    max_size: int = CHUNK_MAX
+    overlap: int = CHUNK_OVERLAP
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Ingestor:
         store: ArticleStore,
         *,
         chunking: ChunkingOptions | None = None,
-        max_bytes: int = 20 * 1024 * 1024,
+        max_bytes: int = int(MAX_FILE_MB * BYTES_PER_MB),
         embed_batch: int = 256,
     ) -> None:
         self.store = store
