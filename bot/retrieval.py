@@ -293,10 +293,14 @@ class HybridRetriever:
         with self._sync_lock:
             if generation == self._generation:
                 return
-            if not self._index_loaded:
+            saved_generation = None
+            first = not self._index_loaded
+            if first:
                 self._index_loaded = True
-                self._load_index()
-            revisions = self.store.revisions()
+                saved_generation = self._load_index()
+            # The saved index is of this very store generation: its revisions are the store's
+            # (reading them back costs seconds at 100k chunks). Otherwise, read and compare.
+            revisions = dict(self._revisions) if saved_generation == generation else self.store.revisions()
             stale = [a for a, rev in self._revisions.items() if revisions.get(a) != rev]
             fresh = [a for a, rev in revisions.items() if self._revisions.get(a) != rev]
             for aid in stale:
@@ -331,7 +335,11 @@ class HybridRetriever:
             self._revisions = revisions
             self._generation = generation
             logger.info("BM25 in step: %d articles, %d chunks", len(revisions), len(self.bm25))
-            if (stale or fresh) and self.index_path is not None:
+            # Saved again when something changed, and when the file is of another generation
+            # (written before generations were saved, or raced by a writer): the next start can
+            # then trust it as it is.
+            outdated = first and saved_generation != generation and len(self.bm25) > 0
+            if (stale or fresh or outdated) and self.index_path is not None:
                 # Saved by a thread of its own (it takes the sync lock once this sync releases
                 # it): the question that found the store changed waits neither for the copy
                 # nor for the disk. Not a daemon: a CLI `ask` that is about to exit still
@@ -357,6 +365,7 @@ class HybridRetriever:
         arrays |= {f"names.{k}": v for k, v in self.names.export_state().items()}
         meta = {
             **self._index_tag(),
+            "generation": self._generation,  # the store generation these revisions are of
             "revisions": dict(self._revisions),
             "chunk_meta": {c: dict(m) for c, m in self._chunk_meta.items()},
             "article_chunks": {a: list(ids) for a, ids in self._article_chunks.items()},
@@ -373,15 +382,16 @@ class HybridRetriever:
             except OSError as exc:  # a read-only or full disk: the index still works in memory
                 logger.warning("could not save the keyword index to %s: %s", self.index_path, exc)
 
-    def _load_index(self) -> None:
-        """Start from the saved keyword state, if there is a good one (sync applies what changed)."""
+    def _load_index(self) -> str | None:
+        """Start from the saved keyword state, if there is a good one (sync applies what changed);
+        returns the store generation it was saved at (None: nothing loaded)."""
         if self.index_path is None:
-            return
+            return None
         from bot import index_file
 
         loaded = index_file.load(self.index_path, self._index_tag())
         if loaded is None:
-            return
+            return None
         arrays, meta = loaded
         try:
             bm25 = BM25Index.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
@@ -393,16 +403,18 @@ class HybridRetriever:
             article_chunks = {str(a): [str(c) for c in ids] for a, ids in meta["article_chunks"].items()}
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             logger.warning("keyword index %s is inconsistent (%s); rebuilding it from the store", self.index_path, exc)
-            return
+            return None
         if len(bm25) != len(chunk_meta) or len(names) != len(chunk_meta):
             logger.warning("keyword index %s is inconsistent; rebuilding it from the store", self.index_path)
-            return
+            return None
         self.bm25, self.names = bm25, names
         self._revisions, self._chunk_meta, self._article_chunks = revisions, chunk_meta, article_chunks
         self._lang_chunks = {}
         for m in chunk_meta.values():
             self._count_lang(m, +1)
         logger.info("keyword index loaded from %s: %d chunks", self.index_path, len(bm25))
+        generation = meta.get("generation")
+        return str(generation) if generation else None
 
     def _count_lang(self, meta: dict[str, Any] | None, delta: int) -> None:
         lang = (meta or {}).get("lang")

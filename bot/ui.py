@@ -618,11 +618,22 @@ def launch_options(app: Any) -> dict[str, Any]:
     }
 
 
+def _warm_keyword_index(chain: Any) -> None:
+    try:
+        chain.retriever.sync()
+    except Exception:  # the first question will sync again and report what is wrong
+        logger.warning("loading the keyword index at start failed", exc_info=True)
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Build the app and serve it until interrupted (``newsbot serve``)."""
     options = launch_options(app)  # a bad NEWSBOT_AUTH fails before anything loads
-    app.chain  # noqa: B018 - open the store and load the models before taking requests
-    app.embeddings.embed_query("warm up")
+    chain = app.chain  # opens the store
+    # The keyword index loads (or is built) while the model loads: a first question waits for
+    # whichever is slower, not for both one after the other.
+    threading.Thread(target=_warm_keyword_index, args=(chain,), name="keyword-index-warm-up", daemon=True).start()
+    vector = app.embeddings.embed_query("warm up")
+    app.store.query(vector, 1)  # Chroma loads its vector index on the first query
     demo = build_ui(app)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("newsbot is listening on %s: anyone who can reach it can use it%s", host,

@@ -71,6 +71,31 @@ def test_a_new_process_loads_the_index_and_applies_only_what_changed(tmp_path, s
     wait_for_saves()
 
 
+def test_an_index_saved_at_the_store_generation_is_used_without_reading_the_catalog(tmp_path, store, corpus, monkeypatch):
+    path = tmp_path / "keyword-index.npz"
+    qs = [question(i) for i in (1, 5, 11)]
+    first = HybridRetriever(store, store.embeddings, index_path=path)
+    first.sync()
+    wait_for_saves()
+
+    # Nothing changed since the save: the saved revisions are the store's, not read again.
+    real_revisions = store.revisions
+    monkeypatch.setattr(store, "revisions", lambda: pytest.fail("the article catalog was read"))
+    second = HybridRetriever(store, store.embeddings, index_path=path)
+    second.sync()
+    assert results(second, qs) == results(first, qs) and second._revisions == real_revisions()
+
+    # After a change the generation differs: the catalog is read and the change applied.
+    monkeypatch.setattr(store, "revisions", real_revisions)
+    write_corpus(corpus, 1, version=2, start=1)
+    Ingestor(store).ingest_paths([corpus])
+    calls: list[int] = []
+    monkeypatch.setattr(store, "revisions", lambda: calls.append(1) or real_revisions())
+    third = HybridRetriever(store, store.embeddings, index_path=path)
+    third.sync()
+    assert calls and third._revisions == real_revisions()
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "other collection", "other code"])
 def test_a_bad_index_file_is_rebuilt_from_the_store(tmp_path, store, corpus, monkeypatch, caplog, damage):
     path = tmp_path / "keyword-index.npz"
