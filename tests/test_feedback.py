@@ -171,3 +171,17 @@ def test_thumbs_in_the_ui_export_to_a_questions_file_that_newsbot_eval_runs(env)
 def test_export_without_feedback_says_where_it_looked(env):
     out = newsbot(env / "db", "feedback", "export", str(env / "q.jsonl"))
     assert out.exit_code == 1 and "no feedback yet" in out.output and "feedback-news.jsonl" in out.output
+
+
+def test_with_a_login_the_verdict_names_the_user(tmp_path):
+    from bot.ui import _Handlers
+
+    path = tmp_path / "feedback.jsonl"
+    app = SimpleNamespace(settings=SimpleNamespace(concurrency=2, feedback_path=lambda: path))
+    h = _Handlers(app)
+    h.feedback([result()], SimpleNamespace(index=1, liked=False), SimpleNamespace(username="ana"))
+    h.feedback([result()], SimpleNamespace(index=1, liked=None), SimpleNamespace(username="ana"))  # taken back
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    record = json.loads(line)
+    assert record["user"] == "ana" and record["verdict"] == "down"
+    assert record["citations"][0]["quote_start"] == 120 and record["citations"][0]["quote_end"] == 179
