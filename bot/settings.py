@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     model_dir: Path = Field(
         default_factory=_default_model_dir, description="Cache folder for converted embedding models."
     )
+    encoder: Literal["torch", "openvino-int8"] = Field(
+        "torch",
+        description=(
+            "How the bundled e5 runs: 'torch' (fp32) or 'openvino-int8' (the same model with int8 weights "
+            "on OpenVINO, ~2.2x faster, vectors at cosine 0.9999; converted once)."
+        ),
+    )
     embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
     threads: int = Field(2, ge=1, description="CPU threads for the embedder (torch / OpenMP).")
 

@@ -67,6 +67,7 @@ class App:
                 model_dir=s.model_dir,
                 batch_size=s.embed_batch_size,
                 threads=s.threads,
+                encoder=s.encoder,
             )
         )
 

