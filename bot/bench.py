@@ -552,6 +552,7 @@ class Bench:
                 "NEWSBOT_DB": str(db),
                 "NEWSBOT_COLLECTION": "bench",
                 "NEWSBOT_EMBEDDING": s.embedding,
+                "NEWSBOT_ENCODER": s.encoder,
                 "NEWSBOT_MODEL_DIR": str(s.model_dir),
                 "NEWSBOT_THREADS": str(s.threads),
                 "NEWSBOT_EMBED_BATCH_SIZE": str(s.embed_batch_size),
@@ -618,6 +619,7 @@ class Bench:
         started = time.perf_counter()
         result: dict[str, Any] = {
             "embedder": self.embedder_id,
+            "encoder": self.settings.encoder,
             "answerer": self.settings.effective_answerer(),
             "k": self.k,
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.system()},
