@@ -250,7 +250,9 @@ class _Handlers:
         """(chatbot, messages, results, sources, debug, question, kept chats, earlier-chats list)."""
         messages = fmt.chat_messages(results)
         earlier = _earlier_list(kept)
-        return messages, messages, results, fmt.sources_html(results), "", "", kept, earlier
+        verdicts = [r.get("feedback") for r in results]  # the 👍/👎 already given, shown again
+        shown = gr.Chatbot(value=messages, feedback_value=verdicts)  # type: ignore[arg-type]  # dicts are messages
+        return shown, messages, results, fmt.sources_html(results), "", "", kept, earlier
 
     def restore(self, messages: list, kept: Any):
         """On page load: the chat this browser had open, and the list of its earlier ones (the
@@ -305,15 +307,18 @@ class _Handlers:
     # ---------------------------------------------------------------- feedback
 
     def feedback(self, results: list, evt: gr.LikeData, request: gr.Request):
-        """👍/👎 on an answer: one line in the feedback file; then offer a reason."""
+        """👍/👎 on an answer: one line in the feedback file; then offer a reason. Returns (reason
+        row, the record, results with the verdict noted so a restored chat shows it)."""
         # Message 2i is turn i's question, 2i+1 its answer (a notice is a turn too).
         index = evt.index if isinstance(evt.index, int) else -1
         turn = index // 2 if index % 2 == 1 else -1
         if not 0 <= turn < len(results) or fmt.is_notice(results[turn]):
-            return gr.skip(), None
+            return gr.skip(), None, gr.skip()
         verdict = {True: "up", "Like": "up", False: "down", "Dislike": "down"}.get(evt.liked)
+        results = list(results)
+        results[turn] = {**results[turn], "feedback": {"up": "Like", "down": "Dislike"}.get(verdict or "")}
         if verdict is None:  # the reader took the verdict back
-            return gr.update(visible=False), None
+            return gr.update(visible=False), None, results
         record = feedback.make_record(
             results[turn], verdict, history=results[:turn], user=getattr(request, "username", None)
         )
@@ -322,8 +327,8 @@ class _Handlers:
         except feedback.FeedbackError as exc:
             logger.error("%s", exc)
             gr.Warning(str(exc))
-            return gr.skip(), None
-        return gr.update(visible=True), record
+            return gr.skip(), None, gr.skip()
+        return gr.update(visible=True), record, results
 
     def feedback_reason(self, reason: str | None, record: dict | None):
         """The optional reason: the verdict's record again, with it (the last line of an id wins)."""
@@ -536,7 +541,7 @@ def build_ui(app: Any) -> gr.Blocks:
         earlier.select(h.open_chat, [earlier, results_state, kept_chats], shown, **private, queue=False)
         examples.click(lambda sample: sample[0] if sample else "", examples, question, **private)
 
-        chatbot.like(h.feedback, [results_state], [reason_row, verdict_state], **private)
+        chatbot.like(h.feedback, [results_state], [reason_row, verdict_state, results_state], **private).then(**keep)
         reason_send.click(h.feedback_reason, [reason, verdict_state], [reason_row, verdict_state, reason], **private)
 
         opener.click(h.open_article, [results_state], [article_view, tabs], **private)

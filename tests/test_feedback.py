@@ -145,9 +145,11 @@ def test_thumbs_in_the_ui_export_to_a_questions_file_that_newsbot_eval_runs(env)
         results = last[2]
     assert results[0]["citations"], results[0]
     who = SimpleNamespace(username=None)
-    row, record = h.feedback(results, SimpleNamespace(index=1, liked=True), who)
+    row, record, results = h.feedback(results, SimpleNamespace(index=1, liked=True), who)
     assert record and record["verdict"] == "up"
-    row, record = h.feedback(results, SimpleNamespace(index=3, liked=False), who)
+    row, record, results = h.feedback(results, SimpleNamespace(index=3, liked=False), who)
+    # The verdicts are noted in the results, so a chat restored from the browser shows them.
+    assert [r["feedback"] for r in results] == ["Like", "Dislike"]
     h.feedback_reason(fb.NOT_IN_ARTICLES, record)
     h.feedback(results, SimpleNamespace(index=0, liked=True), who)  # a question message: ignored
 
@@ -180,7 +182,8 @@ def test_with_a_login_the_verdict_names_the_user(tmp_path):
     app = SimpleNamespace(settings=SimpleNamespace(concurrency=2, feedback_path=lambda: path))
     h = _Handlers(app)
     h.feedback([result()], SimpleNamespace(index=1, liked=False), SimpleNamespace(username="ana"))
-    h.feedback([result()], SimpleNamespace(index=1, liked=None), SimpleNamespace(username="ana"))  # taken back
+    *_, taken_back = h.feedback([result()], SimpleNamespace(index=1, liked=None), SimpleNamespace(username="ana"))
+    assert taken_back[0]["feedback"] is None
     [line] = path.read_text(encoding="utf-8").splitlines()
     record = json.loads(line)
     assert record["user"] == "ana" and record["verdict"] == "down"

@@ -444,8 +444,12 @@ def test_thumbs_down_writes_one_line_with_the_article_offsets(page, server):
 
     log = server["feedback"]
     before = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    kept = "() => localStorage.getItem('newsbot-chats-uitest')"
+    empty = page.evaluate(kept)
     answer = ask(page, "Who did Yevkurov meet in Benghazi?")
     assert_answered(page, answer)
+    page.wait_for_function(f"(empty) => ({kept})() !== empty", arg=empty, timeout=10_000)
+    answered = page.evaluate(kept)
     page.locator("#nb-chat button[aria-label='Dislike']").last.click()
     expect(page.locator("#nb-reason")).to_be_visible(timeout=10_000)
     deadline = time.monotonic() + 10
@@ -469,3 +473,8 @@ def test_thumbs_down_writes_one_line_with_the_article_offsets(page, server):
     lines = log.read_text(encoding="utf-8").splitlines()
     again = json.loads(lines[-1])
     assert again["id"] == record["id"] and again["reason"] == "right answer, wrong source"
+    # A reload shows the verdict already given (no second vote by accident).
+    page.wait_for_function(f"(answered) => ({kept})() !== answered", arg=answered, timeout=10_000)
+    page.reload()
+    wait_until_loaded(page)
+    expect(page.locator("#nb-chat button[aria-label='Disliked']")).to_have_count(1, timeout=10_000)

@@ -388,11 +388,12 @@ def test_respond_streams_then_links_and_passes_history():
     assert [r["question"] for r in kept["current"]["results"]] == [r["question"] for r in results]
     assert "retrieved" not in kept["current"]["results"][0]  # the browser keeps what redraws the chat
     cleared = h.new_chat(results, kept)
-    assert cleared[:3] == ([], [], []) and cleared[6]["current"] is None
+    assert cleared[1:3] == ([], []) and cleared[0].value == [] and cleared[6]["current"] is None
     [(label, chat_id)] = chats.choices(cleared[6])
     assert label.startswith("Who did the minister meet?")
     back = h.open_chat(chat_id, [], cleared[6])
-    assert back[0] == chat[: len(back[0])] and len(back[0]) == len(chat)
+    assert back[1] == chat  # the messages, redrawn from the kept results
+    assert len(back[0].value) == len(chat) and back[0].feedback_value == [None, None]
     assert back[3] == sources  # the sources panel is drawn again from the kept citations
 
 
