@@ -61,7 +61,7 @@ def load_passages(corpus: Path, n: int, chars: int) -> list[str]:
 
 def worker(args: argparse.Namespace) -> None:
     """Run one backend on the passages; print a JSON line of measurements."""
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings.backends import make_embeddings
 
     passages = json.loads(Path(args.passages).read_text(encoding="utf-8"))
     t0 = time.perf_counter()
@@ -132,7 +132,7 @@ def main() -> None:
         print(f"warning: load average {load1:.1f} on {os.cpu_count()} cores: other work will distort the timings")
 
     if "e5" in backends:
-        from ingest.e5_convert import ensure_e5_model, is_complete, model_folder_name
+        from ingest.embeddings.e5_convert import ensure_e5_model, is_complete, model_folder_name
 
         fresh = not is_complete(args.model_dir / model_folder_name())
         t0 = time.perf_counter()

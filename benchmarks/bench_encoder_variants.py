@@ -75,8 +75,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ingest.embeddings.openvino_encoder import import_openvino  # noqa: E402  (openvino with telemetry off)
 from ingest.errors import ConfigError  # noqa: E402
-from ingest.openvino_encoder import import_openvino  # noqa: E402  (openvino with telemetry off)
 
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 SETS = ("arcd-dev", "mlqa-dev", "coqa-news-dev")
@@ -96,7 +96,7 @@ def load_chunks(eval_dir: Path, n: int, seed: int) -> tuple[list[str], dict[str,
     """``n`` chunk texts, about ``n / 3`` from each set, and how many chunks each set has in all."""
     from bot.settings import Settings
     from ingest.chunking import chunk_article
-    from ingest.loaders import load_file
+    from ingest.loaders.files import load_file
 
     settings = Settings()
     per_set: dict[str, list[str]] = {}
@@ -453,7 +453,7 @@ def _rss_mb() -> tuple[float, float]:
 
 def rss_worker(args: argparse.Namespace) -> None:
     """One variant alone in this process: its resident memory after encoding some chunks."""
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings.backends import make_embeddings
 
     chunks, _ = load_chunks(args.eval_dir, 64, args.seed)
     emb = make_embeddings("e5", model_dir=args.model_dir, batch_size=args.batch_size, threads=args.threads)
@@ -491,7 +491,7 @@ def main() -> None:
         from bot.settings import Settings
 
         args.model_dir = Settings().model_dir
-    from ingest.e5_convert import ensure_e5_model
+    from ingest.embeddings.e5_convert import ensure_e5_model
 
     folder = ensure_e5_model(args.model_dir)
     if args.cache is None:
@@ -507,8 +507,8 @@ def main() -> None:
     if "fp32" not in variants:
         variants.insert(0, "fp32")
 
-    from ingest.embeddings import make_embeddings
-    from ingest.sentences import evidence_spans
+    from ingest.embeddings.backends import make_embeddings
+    from ingest.text.sentences import evidence_spans
 
     chunks, totals = load_chunks(args.eval_dir, args.n, args.seed)
     queries = load_questions(args.eval_dir, args.queries, args.seed)

@@ -24,9 +24,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from synthetic import write_corpus  # noqa: E402
 
 from bot.retrieval import HybridRetriever  # noqa: E402
-from ingest.embeddings import make_embeddings  # noqa: E402
+from ingest.embeddings.backends import make_embeddings  # noqa: E402
 from ingest.pipeline import Ingestor  # noqa: E402
-from ingest.store import open_store  # noqa: E402
+from ingest.store.articles import open_store  # noqa: E402
 
 
 def main() -> None:

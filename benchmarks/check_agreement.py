@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.agreement import contradiction, is_instruction
 from bot.evaluation import load_questions
-from bot.textnorm import normalize_for_match
-from ingest.loaders import discover_files, load_file
-from ingest.sentences import split_sentences
+from ingest.loaders.files import discover_files, load_file
+from ingest.text.sentences import split_sentences
+from ingest.text.textnorm import normalize_for_match
 
 SETS = {
     "arcd": ("eval/arcd-dev/corpus", "eval/arcd-dev/questions.jsonl"),

@@ -33,7 +33,7 @@ from devsets import DEV_SETS, add_arguments, loaded_sets
 
 from bot.evaluation import contains, load_questions
 from bot.retrieval import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT, fuse
-from ingest.sentences import evidence_spans
+from ingest.text.sentences import evidence_spans
 
 GRID = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]
 MIN_GROUP = 3

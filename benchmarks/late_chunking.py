@@ -1,4 +1,4 @@
-"""Sentence vectors pooled from the chunk's pass ("late chunking", ingest/sentence_vectors.py)
+"""Sentence vectors pooled from the chunk's pass ("late chunking", ingest/embeddings/sentence_vectors.py)
 against the same sentences embedded on their own: which picks the sentence holding the answer?
 
     .venv/bin/python benchmarks/late_chunking.py [--stores DIR] [--sets arcd,mlqa,coqa] [--limit-per-set 150]
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from devsets import add_arguments, loaded_sets  # noqa: E402
 
 from bot.evaluation import contains  # noqa: E402
-from ingest.sentence_vectors import decode_spans, decode_vectors  # noqa: E402
-from ingest.sentences import MIN_EVIDENCE_CHARS  # noqa: E402
+from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors  # noqa: E402
+from ingest.text.sentences import MIN_EVIDENCE_CHARS  # noqa: E402
 
 
 def top_holds(vectors: np.ndarray, query: np.ndarray, texts: list[str], gold: str) -> bool:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.textnorm import is_arabic, normalize_arabic
+from ingest.text.textnorm import is_arabic, normalize_arabic
 
 __all__ = ["contradiction", "is_instruction", "numbers_in"]
 

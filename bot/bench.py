@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 
 from ingest.chunking import chunk_article
+from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import ConfigError, NewsbotError
-from ingest.sentence_vectors import decode_spans, decode_vectors
-from ingest.sentences import split_sentences
+from ingest.text.sentences import split_sentences
 from ingest.types import Article
 
 logger = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ class Bench:
         for a in articles:
             (folder / f"{a.id}.txt").write_text(article_file_text(a), encoding="utf-8")
         # The same chunk texts the ingest will embed (loaded back from the files, as it does).
-        from ingest.loaders import load_file
+        from ingest.loaders.files import load_file
 
         texts: list[str] = []
         for path in sorted(folder.iterdir()):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from bot.textnorm import tokenize
+from ingest.text.textnorm import tokenize
 
 __all__ = ["BM25Index"]
 
@@ -36,7 +36,7 @@ _ADD_SLICE = 512  # documents tokenised per step of add()
 class BM25Index:
     """Okapi BM25 with Lucene's non-negative idf: ``ln(1 + (N - df + 0.5) / (df + 0.5))``.
 
-    ``tokenizer`` defaults to :func:`bot.textnorm.tokenize` (normalised, lightly stemmed terms).
+    ``tokenizer`` defaults to :func:`ingest.text.textnorm.tokenize` (normalised, lightly stemmed terms).
     Adding an id that is already indexed replaces its text. Term frequencies above 65535 in one
     document count as 65535.
     """

@@ -44,8 +44,8 @@ from bot.grounding import GroundedAnswer, Quote, SupportChecker, finalize, groun
 from bot.llm import answer_messages, condense_question, stream_answer
 from bot.relations import question_relation
 from bot.retrieval import Filters, HybridRetriever, Retrieval
-from bot.textnorm import detect_lang
 from ingest.errors import NewsbotError
+from ingest.text.textnorm import detect_lang
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ingest.sentences import split_sentences
+from ingest.text.sentences import split_sentences
 from prompts.templates import CANNOT_ANSWER
 
 __all__ = [

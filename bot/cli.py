@@ -101,7 +101,7 @@ def cli(ctx: click.Context, db, collection, chroma_url, embedding, verbose) -> N
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # Progress notices of the embedder (one-time conversion) are worth showing at default verbosity.
-    logging.getLogger("ingest.e5_convert").setLevel(min(level, logging.INFO))
+    logging.getLogger("ingest.embeddings.e5_convert").setLevel(min(level, logging.INFO))
     ctx.obj = Context({"db": db, "collection": collection, "chroma_url": chroma_url, "embedding": embedding})
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.citations import split_hedge
-from bot.textnorm import normalize_for_match, tokenize
+from ingest.text.textnorm import normalize_for_match, tokenize
 
 # Earlier turns a question is retrieved with (questions and answers).
 CONTEXT_TURNS = 3

@@ -19,7 +19,7 @@ Scores, overall and per question language:
   error that matters most: a confident answer the articles don't back);
 - latency p50/p95 (retrieve + answer).
 
-All matching uses :func:`bot.textnorm.normalize_for_match` (Arabic letters unified, diacritics
+All matching uses :func:`ingest.text.textnorm.normalize_for_match` (Arabic letters unified, diacritics
 and punctuation dropped, case folded).
 """
 
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.textnorm import normalize_for_match
 from ingest.errors import NewsbotError
+from ingest.text.textnorm import normalize_for_match
 
 
 class QuestionsFileError(NewsbotError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.retrieval import Evidence, share_of
-from bot.textnorm import tokenize
+from ingest.text.textnorm import tokenize
 
 # Sentence ranking weights: chosen by benchmarks/fit_evidence.py on the four dev sets of
 # ../shared/eval at once (its output has the leave-one-set-out figures).

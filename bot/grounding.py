@@ -21,7 +21,7 @@ import numpy as np
 from bot.agreement import contradiction, is_instruction
 from bot.citations import Citation, Claim, render_answer
 from bot.retrieval import Passage
-from bot.textnorm import tokenize
+from ingest.text.textnorm import tokenize
 
 logger = logging.getLogger(__name__)
 

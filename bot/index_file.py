@@ -28,15 +28,16 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 FORMAT = 1
-_CODE = ("textnorm.py", "names.py", "bm25.py")
 
 
 def code_fingerprint() -> str:
     """A hash of the modules that decide what the index holds."""
+    from bot import bm25, names
+    from ingest.text import textnorm
+
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in _CODE:
-        digest.update((here / name).read_bytes())
+    for module in (textnorm, names, bm25):
+        digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -18,7 +18,7 @@ import functools
 import re
 import unicodedata
 
-from bot.textnorm import STOPWORDS, normalize_arabic
+from ingest.text.textnorm import STOPWORDS, normalize_arabic
 
 MIN_KEY = 3  # shorter skeletons match too many unrelated words
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.textnorm import normalize_for_match
+from ingest.text.textnorm import normalize_for_match
 
 _AR_PREFIX = r"(?:^|(?<=\s))(?:[وفبلك]?(?:ال)?|[وف]?[بلك]?ال)"
 

@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (Chroma, multilingual embedder) fused with BM25, then sentence evidence.
 
 - Dense retrieval finds passages across languages (an English question, an Arabic article).
-- BM25 over Arabic-aware tokens (``bot.textnorm``) rewards exact names and rare words. Its weight
+- BM25 over Arabic-aware tokens (``ingest.text.textnorm``) rewards exact names and rare words. Its weight
   in the fusion scales with how much of the question the corpus vocabulary covers: an English
   question over Arabic articles shares no terms with them, and BM25 noise must not push good dense
   hits down.
@@ -29,13 +29,13 @@ import numpy as np
 
 from bot.bm25 import BM25Index
 from bot.names import name_keys
-from bot.textnorm import tokenize
 from ingest.chunking import is_heading_line
+from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import NewsbotError
-from ingest.language import detect_language
-from ingest.sentence_vectors import decode_spans, decode_vectors
-from ingest.sentences import MIN_EVIDENCE_CHARS, evidence_spans
-from ingest.store import ArticleStore, StoredChunk, date_ordinal
+from ingest.store.articles import ArticleStore, StoredChunk, date_ordinal
+from ingest.text.language import detect_language
+from ingest.text.sentences import MIN_EVIDENCE_CHARS, evidence_spans
+from ingest.text.textnorm import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -675,7 +675,7 @@ class HybridRetriever:
     def sentences(self, passage: Passage) -> list[tuple[int, int, str, np.ndarray]]:
         """``(start, end, text, vector)`` of a passage's sentences; offsets in the article.
 
-        Vectors stored at ingest (late chunking, ``ingest.sentence_vectors``) are used when the
+        Vectors stored at ingest (late chunking, ``ingest.embeddings.sentence_vectors``) are used when the
         chunk has them and is written in the question's script; otherwise the sentences are
         embedded now, each on its own (and cached). Late-chunked vectors carry their chunk's
         context, which helps within a language but blurs the one sentence an English question

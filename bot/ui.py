@@ -30,10 +30,10 @@ import gradio as gr
 from bot import chats, feedback
 from bot import ui_format as fmt
 from bot.chain import EmptyStoreError
-from bot.textnorm import detect_lang
 from ingest.errors import ConfigError, NewsbotError
-from ingest.loaders import SUPPORTED_EXTENSIONS
+from ingest.loaders.files import SUPPORTED_EXTENSIONS
 from ingest.pipeline import FileFailure, IngestReport
+from ingest.text.textnorm import detect_lang
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from bot.citations import split_hedge
 from bot.names import name_keys
-from bot.textnorm import tokenize
+from ingest.text.textnorm import tokenize
 
 # Interface strings newsbot adds around answers, in the question's language.
 STRINGS: dict[str, dict[str, str]] = {
@@ -115,7 +115,7 @@ _WORD = re.compile(r"[^\W\d_][\w\u064b-\u065f\u0670]*")
 
 def question_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
     """The question's name keys (which match across scripts: Haftar ↔ حفتر, bot.names) and its
-    words' terms (bot.textnorm), for :func:`marked_html`."""
+    words' terms (ingest.text.textnorm), for :func:`marked_html`."""
     return frozenset(name_keys(question)), frozenset(t for t in tokenize(question) if len(t) >= 3)
 
 

@@ -15,7 +15,7 @@ from ingest.errors import ConfigError
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
-    from ingest.store import ArticleStore
+    from ingest.store.articles import ArticleStore
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class App:
     @cached_property
     def embeddings(self) -> Embeddings:
         """The embedder, loaded on first use: `newsbot list` and `remove` never need the model."""
-        from ingest.embeddings import make_embeddings
+        from ingest.embeddings.backends import make_embeddings
 
         s = self.settings
         return LazyEmbeddings(
@@ -83,7 +83,7 @@ class App:
 
     @cached_property
     def store(self) -> ArticleStore:
-        from ingest.store import open_store
+        from ingest.store.articles import open_store
 
         s = self.settings
         return open_store(

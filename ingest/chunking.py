@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.sentences import split_sentences
+from ingest.text.sentences import split_sentences
 from ingest.types import Article, Chunk
 
 #: Chunk target and hard limit in characters, and sentences repeated at the start of the next

@@ -20,9 +20,9 @@ from typing import Any
 
 from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, chunk_article
 from ingest.errors import IngestError, NewsbotError
-from ingest.loaders import BYTES_PER_MB, MAX_FILE_MB, discover_files, load_records
-from ingest.sentences import evidence_spans
-from ingest.store import ArticleStore, StoreFailure
+from ingest.loaders.files import BYTES_PER_MB, MAX_FILE_MB, discover_files, load_records
+from ingest.store.articles import ArticleStore, StoreFailure
+from ingest.text.sentences import evidence_spans
 from ingest.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class Ingestor:
         sentences: list | None = None
         try:
             if getattr(embeddings, "pools_spans", False):
-                # Sentence vectors come out of the same forward pass (ingest.sentence_vectors).
+                # Sentence vectors come out of the same forward pass (ingest.embeddings.sentence_vectors).
                 spans = [evidence_spans(t) for t in texts]
                 vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)  # type: ignore[attr-defined]
                 sentences = list(zip(spans, span_vecs))

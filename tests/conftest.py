@@ -31,14 +31,14 @@ def model_dir() -> Path:
 
 @pytest.fixture
 def fake_embeddings(tmp_path: Path):
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings.backends import make_embeddings
 
     return make_embeddings("fake", model_dir=tmp_path / "models")
 
 
 @pytest.fixture
 def store(tmp_path: Path, fake_embeddings):
-    from ingest.store import open_store
+    from ingest.store.articles import open_store
 
     return open_store(collection="test", embeddings=fake_embeddings, embedder_id="fake", db=tmp_path / "db")
 
@@ -46,7 +46,7 @@ def store(tmp_path: Path, fake_embeddings):
 @pytest.fixture(scope="session")
 def e5_embeddings(model_dir: Path):
     """The real bundled embedder (converted once per machine, then loaded from the cache)."""
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings.backends import make_embeddings
 
     return make_embeddings("e5", model_dir=model_dir)
 

@@ -459,7 +459,7 @@ def e5_corpus(tmp_path_factory, e5_embeddings):
     """My three articles + the seed article, ingested with e5 into a temp store (once per module)."""
     if not SEED.is_file():
         pytest.skip(f"seed article {SEED} is not available")
-    from ingest.store import open_store
+    from ingest.store.articles import open_store
 
     root = tmp_path_factory.mktemp("e5corpus")
     files = [*write_articles(root / "articles"), SEED]  # the seed article is read where it lies

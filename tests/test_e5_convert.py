@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ingest import e5_convert
-from ingest.e5_convert import E5File, ensure_e5_model, is_complete, model_folder_name
+from ingest.embeddings import e5_convert
+from ingest.embeddings.e5_convert import E5File, ensure_e5_model, is_complete, model_folder_name
 from ingest.errors import ConfigError
 
 Tokenize = Callable[[str], list[int]]
@@ -198,7 +198,7 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def st_model(converted: Path) -> Any:  # a SentenceTransformer (imported lazily)
-    from ingest.embeddings import _force_offline
+    from ingest.embeddings.backends import _force_offline
 
     _force_offline()
     import torch

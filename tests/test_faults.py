@@ -63,8 +63,8 @@ def open_local(db: Path):
     processes wrote to it)."""
     from chromadb.api.client import SharedSystemClient
 
-    from ingest.embeddings import make_embeddings
-    from ingest.store import open_store
+    from ingest.embeddings.backends import make_embeddings
+    from ingest.store.articles import open_store
 
     SharedSystemClient.clear_system_cache()
     return open_store(collection="news", embeddings=make_embeddings("fake", model_dir=db.parent), embedder_id="fake", db=db)
@@ -102,7 +102,7 @@ def check_consistent(store, expected: dict[str, str]) -> None:
 
 def expected_articles(folder: Path) -> dict[str, str]:
     """article id → text, as the loaders see the files of ``folder``."""
-    from ingest.loaders import discover_files, load_file
+    from ingest.loaders.files import discover_files, load_file
 
     files, _ = discover_files([folder])
     out = {}
@@ -128,8 +128,8 @@ _CHILD = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from ingest import store as st
-    from ingest.embeddings import make_embeddings
+    from ingest.store import articles as st
+    from ingest.embeddings.backends import make_embeddings
     from ingest.pipeline import Ingestor
 
     db, folder, point, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -453,7 +453,7 @@ def _fill(disk: Path, leave: int) -> Path:
 
 
 def test_full_disk_refused_before_it_breaks_the_store(tmp_path: Path, tiny_disk: Path) -> None:
-    from ingest.store import MIN_FREE_BYTES
+    from ingest.store.articles import MIN_FREE_BYTES
 
     db = tiny_disk / "db"
     first = tmp_path / "first"
@@ -479,7 +479,7 @@ def test_full_disk_refused_before_it_breaks_the_store(tmp_path: Path, tiny_disk:
 
 
 # Bypasses the free-space guard so Chroma really hits ENOSPC mid-write.
-_NO_GUARD = "import sys, ingest.store as s; s.ArticleStore._ensure_space = lambda *a, **k: None; from bot.cli import main; main()"
+_NO_GUARD = "import sys, ingest.store.articles as s; s.ArticleStore._ensure_space = lambda *a, **k: None; from bot.cli import main; main()"
 
 
 def test_disk_filling_up_mid_write_stops_cleanly(tmp_path: Path, tiny_disk: Path) -> None:

@@ -16,7 +16,7 @@ from test_chain import ARTICLES, SEED, write_articles
 from bot.evaluation import contains
 from bot.retrieval import Candidate, FusionWeights, HybridRetriever, fuse
 from ingest.pipeline import Ingestor
-from ingest.store import StoredChunk
+from ingest.store.articles import StoredChunk
 
 DENSE_ONLY = FusionWeights(words=0.0, names=0.0, conversation=0.0)
 
@@ -72,7 +72,7 @@ FIXTURE_QUESTIONS = [
 def test_fused_ranking_never_below_dense_on_a_bilingual_fixture(tmp_path: Path, e5_embeddings) -> None:
     if not SEED.is_file():
         pytest.skip(f"seed article {SEED} is not available")
-    from ingest.store import open_store
+    from ingest.store.articles import open_store
 
     store = open_store(collection="fusion", embeddings=e5_embeddings, embedder_id="multilingual-e5-small", db=tmp_path / "db")
     report = Ingestor(store).ingest_paths([*write_articles(tmp_path / "articles", ARTICLES), SEED])
@@ -95,7 +95,7 @@ def test_sentences_in_another_script_are_embedded_on_their_own(tmp_path: Path, e
     Arabic question the late-chunked vectors stored at ingest (``HybridRetriever.sentences``)."""
     import numpy as np
 
-    from ingest.store import open_store
+    from ingest.store.articles import open_store
 
     store = open_store(collection="sents", embeddings=e5_embeddings, embedder_id="multilingual-e5-small", db=tmp_path / "db")
     Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", {"zahraa.md": ARTICLES["zahraa.md"]}))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from ingest.chunking import chunk_article
 from ingest.errors import IngestError
-from ingest.loaders import SUPPORTED_EXTENSIONS, load_file
+from ingest.loaders.files import SUPPORTED_EXTENSIONS, load_file
 
 MAX_BYTES = 1 << 20
 ID_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -236,9 +236,9 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="module")
 def fuzz_ingestor(tmp_path_factory):
-    from ingest.embeddings import make_embeddings
+    from ingest.embeddings.backends import make_embeddings
     from ingest.pipeline import ChunkingOptions, Ingestor
-    from ingest.store import open_store
+    from ingest.store.articles import open_store
 
     tmp = tmp_path_factory.mktemp("fuzz-store")
     store = open_store(collection="fuzz", embeddings=make_embeddings("fake", model_dir=tmp), embedder_id="fake", db=tmp / "db")

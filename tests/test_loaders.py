@@ -16,8 +16,7 @@ import pytest
 from synthetic import make_pdf
 
 from ingest.errors import IngestError
-from ingest.language import detect_language, normalise_lang_tag
-from ingest.loaders import (
+from ingest.loaders.files import (
     BYTES_PER_MB,
     SUPPORTED_EXTENSIONS,
     article_id,
@@ -28,7 +27,8 @@ from ingest.loaders import (
     parse_date,
     sanitise_id,
 )
-from ingest.textio import decode_bytes
+from ingest.loaders.textio import decode_bytes
+from ingest.text.language import detect_language, normalise_lang_tag
 from ingest.types import Article
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

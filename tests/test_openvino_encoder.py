@@ -1,4 +1,4 @@
-"""The bundled e5 on OpenVINO with int8 weights (ingest/openvino_encoder.py) against torch fp32, on
+"""The bundled e5 on OpenVINO with int8 weights (ingest/embeddings/openvino_encoder.py) against torch fp32, on
 real sentences (written for this test, Arabic and English): the same vectors to ~2e-4, the same
 late-chunked sentence vectors, one vector space in one store, and the variant recorded."""
 
@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("openvino", reason="openvino is not installed (pip install openvino nncf)")
 
-from ingest.embeddings import make_embeddings
+from ingest.embeddings.backends import make_embeddings
 from ingest.errors import ConfigError
-from ingest.store import open_store
+from ingest.store.articles import open_store
 from ingest.types import Article
 
 pytestmark = pytest.mark.slow

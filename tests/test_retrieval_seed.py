@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.textnorm import normalize_for_match
 from ingest.pipeline import Ingestor
-from ingest.store import open_store
+from ingest.store.articles import open_store
+from ingest.text.textnorm import normalize_for_match
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED_ARTICLES = SHARED / "articles"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.sentences import MAX_SENTENCE, split_sentences
+from ingest.text.sentences import MAX_SENTENCE, split_sentences
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -175,7 +175,7 @@ def test_long_runs_of_terminators_split_in_linear_time(run: str) -> None:
 def test_no_sentence_is_unbounded(text: str) -> None:
     # A megabyte with no punctuation (broken or hostile input) is cut at spaces, or hard, beyond
     # HARD_FACTOR * MAX_SENTENCE; nothing citable is lost.
-    from ingest.sentences import HARD_FACTOR, MAX_SENTENCE
+    from ingest.text.sentences import HARD_FACTOR, MAX_SENTENCE
 
     spans = split_sentences(text)
     check_invariants(text, spans)

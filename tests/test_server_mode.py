@@ -52,15 +52,15 @@ def run(tmp_path: Path, *args: str, url: str | None, collection: str, timeout: f
 
 
 def texts_by_id(folder: Path) -> dict[str, str]:
-    from ingest.loaders import discover_files, load_file
+    from ingest.loaders.files import discover_files, load_file
 
     files, _ = discover_files([folder])
     return {a.id: a.text for f in files for a in load_file(f, max_bytes=10**8)}
 
 
 def server_store(url: str, collection: str):
-    from ingest.embeddings import make_embeddings
-    from ingest.store import open_store
+    from ingest.embeddings.backends import make_embeddings
+    from ingest.store.articles import open_store
 
     emb = make_embeddings("fake", model_dir=Path("/nonexistent"))
     return open_store(collection=collection, embeddings=emb, embedder_id="fake", chroma_url=url)
@@ -190,7 +190,7 @@ def test_server_that_never_answers_times_out_with_one_clear_error(monkeypatch) -
     import threading
     import time
 
-    import ingest.store as store_module
+    import ingest.store.articles as store_module
     from ingest.errors import StoreError
 
     listener = socket.socket()
@@ -229,7 +229,7 @@ def test_a_web_server_that_is_not_chroma_is_named_as_such(tmp_path: Path) -> Non
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     from ingest.errors import StoreError
-    from ingest.store import make_client
+    from ingest.store.articles import make_client
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.textnorm import (
+from ingest.text.textnorm import (
     STOPWORDS,
     detect_lang,
     is_arabic,

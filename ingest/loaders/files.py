@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ingest.errors import IngestError, first_line, human_size
-from ingest.language import detect_language, normalise_lang_tag
-from ingest.textio import decode_bytes, normalise_newlines
+from ingest.loaders.textio import decode_bytes, normalise_newlines
+from ingest.text.language import detect_language, normalise_lang_tag
 from ingest.types import Article
 
 if TYPE_CHECKING:

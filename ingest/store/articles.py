@@ -51,8 +51,8 @@ from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
 
+from ingest.embeddings.sentence_vectors import encode_spans, encode_vectors
 from ingest.errors import StoreError, first_line, human_size
-from ingest.sentence_vectors import encode_spans, encode_vectors
 from ingest.types import Article, Chunk
 
 if TYPE_CHECKING:

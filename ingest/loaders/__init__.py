@@ -1,0 +1,1 @@
+"""Files → ``Article`` records: discovery, one module per format, encodings, ids and dates."""
