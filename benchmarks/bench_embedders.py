@@ -61,7 +61,7 @@ def load_passages(corpus: Path, n: int, chars: int) -> list[str]:
 
 def worker(args: argparse.Namespace) -> None:
     """Run one backend on the passages; print a JSON line of measurements."""
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
 
     passages = json.loads(Path(args.passages).read_text(encoding="utf-8"))
     t0 = time.perf_counter()

@@ -453,7 +453,7 @@ def _rss_mb() -> tuple[float, float]:
 
 def rss_worker(args: argparse.Namespace) -> None:
     """One variant alone in this process: its resident memory after encoding some chunks."""
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
 
     chunks, _ = load_chunks(args.eval_dir, 64, args.seed)
     emb = make_embeddings("e5", model_dir=args.model_dir, batch_size=args.batch_size, threads=args.threads)
@@ -507,7 +507,7 @@ def main() -> None:
     if "fp32" not in variants:
         variants.insert(0, "fp32")
 
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
     from ingest.text.sentences import evidence_spans
 
     chunks, totals = load_chunks(args.eval_dir, args.n, args.seed)

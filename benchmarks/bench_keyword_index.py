@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from synthetic import write_corpus  # noqa: E402
 
 from bot.retrieval import HybridRetriever  # noqa: E402
-from ingest.embeddings.backends import make_embeddings  # noqa: E402
+from ingest.embeddings.factory import make_embeddings  # noqa: E402
 from ingest.pipeline import Ingestor  # noqa: E402
 from ingest.store.articles import open_store  # noqa: E402
 

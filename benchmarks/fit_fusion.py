@@ -31,7 +31,7 @@ from devsets import add_arguments, group_of, loaded_sets
 
 from bot.evaluation import contains
 from bot.retrieval import Candidate, FusionWeights, fuse
-from ingest.store.articles import StoredChunk
+from ingest.store.schema import StoredChunk
 
 K = 5
 MIN_GROUP = 20

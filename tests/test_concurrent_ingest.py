@@ -28,7 +28,7 @@ from synthetic import question, write_corpus
 
 from ingest.chunking import chunk_article
 from ingest.loaders.files import load_file
-from ingest.store.articles import article_revision
+from ingest.store.schema import article_revision
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 8  # articles that get rewritten

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ingest.embeddings import e5_convert
-from ingest.embeddings.e5_convert import E5File, ensure_e5_model, is_complete, model_folder_name
+from ingest.embeddings import e5_convert, e5_tokenizer
+from ingest.embeddings import e5_file as e5_file_module
+from ingest.embeddings.e5_convert import ensure_e5_model, is_complete, model_folder_name
+from ingest.embeddings.e5_file import E5File
 from ingest.errors import ConfigError
 
 Tokenize = Callable[[str], list[int]]
@@ -63,7 +65,7 @@ def test_charsmap_applies_the_table_through_tokenizers() -> None:
     from tokenizers import normalizers
 
     table = {ord("Ａ"): (ord("A"),), ord("ﬁ"): (ord("f"), ord("i")), 0x01: (), 0x09: (0x20,), ord("é"): (ord("e"),)}
-    norm = normalizers.Precompiled(e5_convert.build_charsmap(table))
+    norm = normalizers.Precompiled(e5_tokenizer.build_charsmap(table))
     assert norm.normalize_str("Ａ ﬁ\x01x\té") == "A fix e"
     assert norm.normalize_str("untouched") == "untouched"
 
@@ -71,7 +73,7 @@ def test_charsmap_applies_the_table_through_tokenizers() -> None:
 def test_charsmap_reproduces_every_entry_of_the_bundled_table(e5_file: E5File) -> None:
     from tokenizers import normalizers
 
-    norm = normalizers.Precompiled(e5_convert.build_charsmap(e5_file.norm))
+    norm = normalizers.Precompiled(e5_tokenizer.build_charsmap(e5_file.norm))
     wrong = [
         cp
         for cp, out in e5_file.norm.items()
@@ -86,7 +88,7 @@ def test_dequantize_q4_matches_the_e5c_layout() -> None:
     nibbles = np.arange(32) % 16  # weight j stored in byte j (low) / byte j-16 (high)
     qs = (nibbles[:16] | (nibbles[16:] << 4)).astype(np.uint8)
     block = np.frombuffer(scale.tobytes() + qs.tobytes(), dtype=np.uint8)
-    out = e5_convert.dequantize_q4(np.concatenate([block, block]), rows=2, cols=32)
+    out = e5_file_module.dequantize_q4(np.concatenate([block, block]), rows=2, cols=32)
     expected = (nibbles.astype(np.float32) - 8) * 0.5
     np.testing.assert_array_equal(out, np.stack([expected, expected]))
 
@@ -188,7 +190,7 @@ def test_concurrent_callers_convert_once(tmp_path: Path, stub_writer: list[Path]
 
 @pytest.fixture(scope="module")
 def e5_file() -> E5File:
-    return e5_convert.read_e5_file(e5_convert.bundled_model_file())
+    return e5_file_module.read_e5_file(e5_convert.bundled_model_file())
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +274,7 @@ def test_safetensors_hold_the_dequantised_weights(converted: Path, e5_file: E5Fi
 
     data = np.memmap(e5_file.path, dtype=np.uint8, mode="r")
     entry = e5_file.tensors["l3.fi.w"]
-    expected = e5_convert.dequantize_q4(data[entry.offset : entry.offset + entry.nbytes], 1536, 384)
+    expected = e5_file_module.dequantize_q4(data[entry.offset : entry.offset + entry.nbytes], 1536, 384)
     with safe_open(str(converted / "model.safetensors"), framework="numpy") as fh:
         np.testing.assert_array_equal(fh.get_tensor("encoder.layer.3.intermediate.dense.weight"), expected)
         word = fh.get_tensor("embeddings.word_embeddings.weight")

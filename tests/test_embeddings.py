@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from ingest.embeddings.backends import KINDS, ArrayEmbeddings, FakeEmbeddings, make_embeddings, normalize_words
+from ingest.embeddings.backends import ArrayEmbeddings
+from ingest.embeddings.factory import KINDS, make_embeddings
+from ingest.embeddings.fake import FakeEmbeddings, normalize_words
 from ingest.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,7 +59,7 @@ def test_fake_is_a_langchain_embeddings_with_unit_vectors(fake: FakeEmbeddings) 
 
 
 def test_fake_is_deterministic_across_processes(fake: FakeEmbeddings) -> None:
-    code = "from ingest.embeddings.backends import FakeEmbeddings; print(repr(FakeEmbeddings().embed_query('bank rates')[:5]))"
+    code = "from ingest.embeddings.fake import FakeEmbeddings; print(repr(FakeEmbeddings().embed_query('bank rates')[:5]))"
     env = {**os.environ, "PYTHONHASHSEED": "123"}  # a different str-hash seed must not matter
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == repr(fake.embed_query("bank rates")[:5])

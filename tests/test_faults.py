@@ -63,7 +63,7 @@ def open_local(db: Path):
     processes wrote to it)."""
     from chromadb.api.client import SharedSystemClient
 
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
     from ingest.store.articles import open_store
 
     SharedSystemClient.clear_system_cache()
@@ -129,7 +129,7 @@ _CHILD = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from ingest.store import articles as st
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
     from ingest.pipeline import Ingestor
 
     db, folder, point, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -453,7 +453,7 @@ def _fill(disk: Path, leave: int) -> Path:
 
 
 def test_full_disk_refused_before_it_breaks_the_store(tmp_path: Path, tiny_disk: Path) -> None:
-    from ingest.store.articles import MIN_FREE_BYTES
+    from ingest.store.failures import MIN_FREE_BYTES
 
     db = tiny_disk / "db"
     first = tmp_path / "first"

@@ -16,7 +16,7 @@ from test_chain import ARTICLES, SEED, write_articles
 from bot.evaluation import contains
 from bot.retrieval import Candidate, FusionWeights, HybridRetriever, fuse
 from ingest.pipeline import Ingestor
-from ingest.store.articles import StoredChunk
+from ingest.store.schema import StoredChunk
 
 DENSE_ONLY = FusionWeights(words=0.0, names=0.0, conversation=0.0)
 

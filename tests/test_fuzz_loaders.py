@@ -236,7 +236,7 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="module")
 def fuzz_ingestor(tmp_path_factory):
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
     from ingest.pipeline import ChunkingOptions, Ingestor
     from ingest.store.articles import open_store
 

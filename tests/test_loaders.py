@@ -16,17 +16,9 @@ import pytest
 from synthetic import make_pdf
 
 from ingest.errors import IngestError
-from ingest.loaders.files import (
-    BYTES_PER_MB,
-    SUPPORTED_EXTENSIONS,
-    article_id,
-    discover_files,
-    find_header_date,
-    load_file,
-    load_records,
-    parse_date,
-    sanitise_id,
-)
+from ingest.loaders.dates import find_header_date, parse_date
+from ingest.loaders.files import BYTES_PER_MB, SUPPORTED_EXTENSIONS, discover_files, load_file, load_records
+from ingest.loaders.identity import article_id, sanitise_id
 from ingest.loaders.textio import decode_bytes
 from ingest.text.language import detect_language, normalise_lang_tag
 from ingest.types import Article

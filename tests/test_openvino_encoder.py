@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("openvino", reason="openvino is not installed (pip install openvino nncf)")
 
-from ingest.embeddings.backends import make_embeddings
+from ingest.embeddings.factory import make_embeddings
 from ingest.errors import ConfigError
 from ingest.store.articles import open_store
 from ingest.types import Article

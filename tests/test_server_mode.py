@@ -59,7 +59,7 @@ def texts_by_id(folder: Path) -> dict[str, str]:
 
 
 def server_store(url: str, collection: str):
-    from ingest.embeddings.backends import make_embeddings
+    from ingest.embeddings.factory import make_embeddings
     from ingest.store.articles import open_store
 
     emb = make_embeddings("fake", model_dir=Path("/nonexistent"))
@@ -190,7 +190,7 @@ def test_server_that_never_answers_times_out_with_one_clear_error(monkeypatch) -
     import threading
     import time
 
-    import ingest.store.articles as store_module
+    import ingest.store.client as store_module
     from ingest.errors import StoreError
 
     listener = socket.socket()
@@ -229,7 +229,7 @@ def test_a_web_server_that_is_not_chroma_is_named_as_such(tmp_path: Path) -> Non
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     from ingest.errors import StoreError
-    from ingest.store.articles import make_client
+    from ingest.store.client import make_client
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:

@@ -190,7 +190,7 @@ def test_bad_store_locations(tmp_path: Path, fake_embeddings) -> None:
 def test_index_out_of_step_is_explained(tmp_path: Path) -> None:
     """Chroma's "Error finding id" (its index and database disagree: another process wrote to the
     local folder, or the index files are damaged) becomes a line that says what to do."""
-    from ingest.store.articles import _diagnose
+    from ingest.store.failures import diagnose as _diagnose
 
     message, store_failed = _diagnose(RuntimeError("Error finding id"), db=tmp_path)
     assert store_failed

