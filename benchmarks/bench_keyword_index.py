@@ -1,4 +1,4 @@
-"""Start-up with and without the saved keyword index (``bot/index_file.py``), in one run.
+"""Start-up with and without the saved keyword index (``bot/retrieval/index_file.py``), in one run.
 
     .venv/bin/python benchmarks/bench_keyword_index.py [--articles 5000]
 
@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from synthetic import write_corpus  # noqa: E402
 
-from bot.retrieval import HybridRetriever  # noqa: E402
+from bot.retrieval.hybrid import HybridRetriever  # noqa: E402
 from ingest.embeddings.factory import make_embeddings  # noqa: E402
 from ingest.pipeline import Ingestor  # noqa: E402
 from ingest.store.articles import open_store  # noqa: E402

@@ -1,4 +1,4 @@
-"""Run every dev set's faithful claims through the contradiction checks (``bot/agreement.py``):
+"""Run every dev set's faithful claims through the contradiction checks (``bot/citations/agreement.py``):
 how many supported claims would they refuse?
 
     .venv/bin/python benchmarks/check_agreement.py [--shared ../shared] [--show 10]
@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.agreement import contradiction, is_instruction
-from bot.evaluation import load_questions
+from bot.citations.agreement import contradiction, is_instruction
+from bot.measure.evaluation import load_questions
 from ingest.loaders.files import discover_files, load_file
 from ingest.text.sentences import split_sentences
 from ingest.text.textnorm import normalize_for_match

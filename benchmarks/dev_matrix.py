@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import SWITCH_SHARE, Loaded, add_arguments, is_switch_question, loaded_sets
 
-from bot.evaluation import Question, contains, score_result
+from bot.measure.evaluation import Question, contains, score_result
 
 K = 5
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import Question, load_questions  # noqa: E402
+from bot.measure.evaluation import Question, load_questions  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import App  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Fit the confidence model (``bot/confidence.py``: weights and the ``high`` / ``none`` thresholds)
+"""Fit the confidence model (``bot/answering/confidence.py``: weights and the ``high`` / ``none`` thresholds)
 on every dev set at once, and report leave-one-dataset-out figures.
 
     .venv/bin/python benchmarks/dev_matrix.py --dump /tmp/matrix.jsonl     # features + verdicts
@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.confidence import ConfidenceModel, Scale, model_inputs
+from bot.answering.confidence import ConfidenceModel, Scale, model_inputs
 
 FEATURES = ConfidenceModel.FEATURES
 NO_TERMS = [FEATURES.index(f) for f in ConfidenceModel.NO_TERMS_FEATURES]

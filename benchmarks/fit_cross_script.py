@@ -1,5 +1,5 @@
 """Choose how passages in another script than the question are re-scored by their best sentence
-(``bot/retrieval.py``: ``CROSS_SCRIPT_SENTENCE_WEIGHT``, ``HybridRetriever.rescore_across_scripts``)
+(``bot/retrieval/hybrid.py``: ``CROSS_SCRIPT_SENTENCE_WEIGHT``, ``HybridRetriever.rescore_across_scripts``)
 on every dev set at once, with leave-one-dataset-out figures.
 
     .venv/bin/python benchmarks/fit_cross_script.py            # all sets, plus the mixed store
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import DEV_SETS, add_arguments, loaded_sets
 
-from bot.evaluation import contains, load_questions
-from bot.retrieval import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT, fuse
+from bot.measure.evaluation import contains, load_questions
+from bot.retrieval.hybrid import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT, fuse
 from ingest.text.sentences import evidence_spans
 
 GRID = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]

@@ -1,18 +1,18 @@
 """Choose how the extractive answerer ranks sentences and when it quotes a second one
-(``bot/extractive.py``), on every dev set at once, with leave-one-dataset-out figures.
+(``bot/answering/extractive.py``), on every dev set at once, with leave-one-dataset-out figures.
 
     .venv/bin/python benchmarks/fit_evidence.py --dump /tmp/ev.jsonl     # ask the retriever
     .venv/bin/python benchmarks/fit_evidence.py --from /tmp/ev.jsonl     # compare, fit, LODO
 
 The first form runs every answerable dev question through the shipped chain's retrieval
 (follow-ups with their history, as ``newsbot ask`` would) and records every candidate sentence of
-the top passages: its features (``bot.extractive.SentenceFeatures``) and whether it, or its
+the top passages: its features (``bot.answering.extractive.SentenceFeatures``) and whether it, or its
 passage, holds the gold text. The second ranks sentences offline with the shipped
-``bot.extractive.rank_evidence`` under a grid of weights and prints, per set × language, the
+``bot.answering.extractive.rank_evidence`` under a grid of weights and prints, per set × language, the
 citation hit of the single best sentence (its passage holds the gold) and its quote hit (the
 sentence holds it), for the shipped weights, the weights fitted on all sets and the weights fitted
 without each set (LODO). It also reports what the second-sentence rule
-(``bot.extractive.select_sentences``) adds: citation / quote hit with it, and how often it quotes
+(``bot.answering.extractive.select_sentences``) adds: citation / quote hit with it, and how often it quotes
 two sentences.
 """
 
@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import add_arguments, group_of, loaded_sets
 
-from bot import extractive
-from bot.evaluation import contains
-from bot.retrieval import Evidence, Passage
+from bot.answering import extractive
+from bot.measure.evaluation import contains
+from bot.retrieval.hybrid import Evidence, Passage
 
 MIN_GROUP = 20
 GRID_LEXICAL = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15]

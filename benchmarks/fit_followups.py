@@ -1,4 +1,4 @@
-"""Choose how a question asked in a conversation is searched (``bot/chain.py``:
+"""Choose how a question asked in a conversation is searched (``bot/answering/chain.py``:
 ``CONTEXT_WEIGHT`` — the weight of the conversation's embedding in the query vector — and
 ``CONVERSATION_HEAD_START`` — the head start of the conversation's articles in the fusion), for
 questions that lean on the conversation ("What did he do?", ``looks_like_follow_up``) and for
@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dev_matrix import switch_history
 from devsets import add_arguments, is_switch_question, loaded_sets
 
-from bot.conversation import conversation, looks_like_follow_up, parse_history
-from bot.evaluation import contains
-from bot.extractive import rank_evidence
-from bot.retrieval import FusionWeights
+from bot.answering.conversation import conversation, looks_like_follow_up, parse_history
+from bot.answering.extractive import rank_evidence
+from bot.measure.evaluation import contains
+from bot.retrieval.hybrid import FusionWeights
 
 K = 5
 GRID = list(itertools.product([0.0, 0.25, 0.5, 1.0, 2.0, 3.0], [0.0, 0.01, 0.03, 0.05, 0.08]))
@@ -118,7 +118,7 @@ def measure_sentence_weight(args: argparse.Namespace) -> None:
     """With the shipped retrieval of follow-ups, the citation hit / quote hit of the best sentence
     when sentences are scored with ``own + w * conversation`` instead of the retrieval's vector
     (the shipped chain uses the retrieval's vector: ``CONTEXT_WEIGHT``)."""
-    from bot.chain import _mix
+    from bot.answering.chain import _mix
 
     coqa = [loaded for loaded in loaded_sets(argparse.Namespace(**{**vars(args), "sets": "coqa"}))]
     if not coqa:

@@ -1,4 +1,4 @@
-"""Choose the retriever's fusion weights (``bot/retrieval.py``: ``W_WORDS``, ``W_NAMES``) on every
+"""Choose the retriever's fusion weights (``bot/retrieval/hybrid.py``: ``W_WORDS``, ``W_NAMES``) on every
 dev set at once, with leave-one-dataset-out figures.
 
     .venv/bin/python benchmarks/fit_fusion.py --dump /tmp/cands.jsonl     # ask the retriever
@@ -7,7 +7,7 @@ dev set at once, with leave-one-dataset-out figures.
 The first form asks the shipped retriever (``HybridRetriever.candidates``) every answerable dev
 question and records each candidate passage with what each channel said of it and whether it
 holds the gold text. The second ranks those candidates offline with the shipped
-``bot.retrieval.fuse`` under a grid of weights and prints hit@1 / hit@5 per set × language for:
+``bot.retrieval.hybrid.fuse`` under a grid of weights and prints hit@1 / hit@5 per set × language for:
 plain dense (cosine only: the baseline no rule may lose to by more than ``--tolerance`` on any
 group), the shipped weights, the weights fitted on all sets, and for each set the weights fitted
 on the other three (leave-one-dataset-out: the honest estimate for text never seen).
@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import add_arguments, group_of, loaded_sets
 
-from bot.evaluation import contains
-from bot.retrieval import Candidate, FusionWeights, fuse
+from bot.measure.evaluation import contains
+from bot.retrieval.hybrid import Candidate, FusionWeights, fuse
 from ingest.store.schema import StoredChunk
 
 K = 5
@@ -106,7 +106,7 @@ def evaluate(args: argparse.Namespace) -> None:
     groups: dict[tuple[str, str], list[list[Candidate]]] = defaultdict(list)
     for r in recs:
         groups[group_of(r)].append(_candidates(r))
-    # Fitted on standalone questions (follow-ups are asked with their history, see bot/chain.py)
+    # Fitted on standalone questions (follow-ups are asked with their history, see bot/answering/chain.py)
     # of groups large enough to measure a loss of 0.01 (seed-dev's 3-4 per language are not).
     fit_groups = {g: qs for g, qs in groups.items() if not g[1].endswith("follow-up") and len(qs) >= MIN_GROUP}
     sets = sorted({g[0] for g in groups})

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from devsets import add_arguments, loaded_sets  # noqa: E402
 
-from bot.evaluation import contains  # noqa: E402
+from bot.measure.evaluation import contains  # noqa: E402
 from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors  # noqa: E402
 from ingest.text.sentences import MIN_EVIDENCE_CHARS  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Where ``SUPPORT_COSINE`` (bot/grounding.py) comes from: the cosine, passage prompt on both sides,
+"""Where ``SUPPORT_COSINE`` (bot/citations/grounding.py) comes from: the cosine, passage prompt on both sides,
 of a claim restating a sentence (a translation) against two different statements on one topic.
 
     .venv/bin/python benchmarks/support_threshold.py [--shared ../shared] [--pairs 300]
@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import load_questions  # noqa: E402
-from bot.grounding import SUPPORT_COSINE  # noqa: E402
+from bot.citations.grounding import SUPPORT_COSINE  # noqa: E402
+from bot.measure.evaluation import load_questions  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import App  # noqa: E402
 

@@ -127,11 +127,11 @@ class Settings(BaseSettings):
         return int(self.max_file_mb * BYTES_PER_MB)
 
     def keyword_index_path(self) -> Path:
-        """The keyword index file of this store and collection (see bot/index_file.py)."""
+        """The keyword index file of this store and collection (see bot/retrieval/index_file.py)."""
         return self._beside_store("keyword-index", self.index_dir, f"keyword-index-{self.collection}.npz")
 
     def feedback_path(self) -> Path:
-        """The file readers' verdicts are appended to (see bot/feedback.py)."""
+        """The file readers' verdicts are appended to (see bot/surfaces/feedback.py)."""
         if self.feedback_file:
             return self.feedback_file
         return self._beside_store("feedback", None, f"feedback-{self.collection}.jsonl")

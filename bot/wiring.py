@@ -112,7 +112,7 @@ class App:
 
     @cached_property
     def chain(self) -> Any:
-        from bot.chain import build_chain
+        from bot.answering.chain import build_chain
 
         return build_chain(self)
 
@@ -123,7 +123,7 @@ class App:
         kind = s.effective_answerer()
         if kind == "extractive":
             return None
-        from bot.llm import make_chat_model
+        from bot.answering.llm import make_chat_model
 
         return make_chat_model(
             kind,

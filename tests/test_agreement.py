@@ -1,11 +1,11 @@
-"""Claims that are close to a sentence but contradict it (``bot.agreement``): a table written for
+"""Claims that are close to a sentence but contradict it (``bot.citations.agreement``): a table written for
 the test, in English, Arabic and across the two. Each row: claim, sentence, supported?"""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.agreement import contradiction, is_instruction, numbers_in
+from bot.citations.agreement import contradiction, is_instruction, numbers_in
 
 BOARD = (
     "The port board met on Tuesday to approve a new budget of 40 million dollars, "

@@ -5,8 +5,8 @@
 - nothing in ``bot/`` or ``ingest/`` reads the environment at import time (module level, class
   bodies and default arguments run on import; function bodies don't) — settings come from
   ``bot/settings.py``;
-- only the entry points build a ``Settings`` object: ``bot/wiring.py``, ``bot/cli.py``,
-  ``bot/ui.py`` (its ``serve`` entry) and ``bot/bench.py``.
+- only the entry points build a ``Settings`` object: ``bot/wiring.py``, ``bot/surfaces/cli.py``,
+  ``bot/surfaces/web/app.py`` (its ``serve`` entry) and ``bot/measure/bench/runner.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "ingest", "prompts")
-SETTINGS_BUILDERS = {"bot/wiring.py", "bot/cli.py", "bot/ui.py", "bot/bench.py"}
+SETTINGS_BUILDERS = {"bot/wiring.py", "bot/surfaces/cli.py", "bot/surfaces/web/app.py", "bot/measure/bench/runner.py"}
 ENV_READERS_AT_IMPORT = {"bot/settings.py"}
 
 
@@ -56,7 +56,7 @@ def imported_modules(path: Path) -> Iterator[tuple[int, str]]:
             else:
                 module = node.module or ""
             yield node.lineno, module
-            for alias in node.names:  # "from bot import chain" imports bot.chain
+            for alias in node.names:  # "from bot import chain" imports bot.answering.chain
                 yield node.lineno, f"{module}.{alias.name}" if module else alias.name
 
 
@@ -199,9 +199,9 @@ def test_only_entry_points_construct_settings() -> None:
 
 
 def test_ui_builds_settings_only_in_its_serve_entry() -> None:
-    ui = ROOT / "bot" / "ui.py"
+    ui = ROOT / "bot" / "surfaces" / "web" / "app.py"
     if not ui.exists():
-        pytest.skip("no bot/ui.py")
+        pytest.skip("no bot/surfaces/web/app.py")
     outside = [
         (line, func) for line, func in settings_constructions(parse(ui)) if func.split(".")[0] not in ("serve", "main")
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import SyntheticNews, parse_sizes
+from bot.measure.bench.runner import SyntheticNews, parse_sizes
 from ingest.chunking import chunk_article
 from ingest.errors import ConfigError
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.bm25 import BM25Index
+from bot.retrieval.bm25 import BM25Index
 
 EN_DOCS = [
     ("a:0", "The Russian deputy defence minister met Khalifa Haftar in Benghazi."),

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from conftest import SEED_ARTICLES, needs_shared
 
-from bot.chain import NewsbotChain
-from bot.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
-from bot.retrieval import Filters, HybridRetriever
+from bot.answering.chain import NewsbotChain
+from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
+from bot.retrieval.hybrid import Filters, HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES

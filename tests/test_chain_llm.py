@@ -21,8 +21,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from bot.chain import NewsbotChain
-from bot.retrieval import HybridRetriever
+from bot.answering.chain import NewsbotChain
+from bot.retrieval.hybrid import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES, ANSWER, CANNOT_ANSWER, CONDENSE, HEDGE_MESSAGES

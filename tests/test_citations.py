@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.citations import (
+from bot.citations.markers import (
     Citation,
     Claim,
     clean_answer,
@@ -138,7 +138,7 @@ def test_clean_answer_table(raw: str, cleaned: str, dropped: list[int]) -> None:
 
 
 def test_hallucinated_numbers_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.citations"):
+    with caplog.at_level(logging.WARNING, logger="bot.citations.markers"):
         result = clean_answer("A [1][7]. B [9] [7].", VALID)
     assert result.dropped == [7, 9]
     assert [c.numbers for c in result.claims] == [[1], []]
@@ -250,7 +250,7 @@ def test_cleaning_properties(raw: str) -> None:
 def test_stripping_markers_from_a_long_run_of_spaces_is_linear() -> None:
     # The space-before-punctuation pattern tried every start inside a run and backtracked through
     # the rest (50,000 spaces: 23 s); an LLM reply can hold such a run.
-    from bot.citations import strip_markers
+    from bot.citations.markers import strip_markers
 
     assert strip_markers("a" + " " * 200_000 + "b [1]").startswith("a")
     assert strip_markers("a" + " " * 200_000 + ", b [1]") == "a, b"

@@ -1,4 +1,4 @@
-"""The command line through its real entry points: click's CliRunner on ``bot.cli.cli`` and, for a
+"""The command line through its real entry points: click's CliRunner on ``bot.surfaces.cli.cli`` and, for a
 smoke test, the installed ``newsbot`` script in a subprocess. Fake embedder, a temp ``--db``.
 
 Covers ``ingest`` (exit codes 0/1/2, the summary line, bad files named, re-ingest unchanged),
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from bot.cli import cli
+from bot.surfaces.cli import cli
 from prompts.templates import ABSTAIN_MESSAGES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import conversation, looks_like_follow_up, parse_history
+from bot.answering.conversation import conversation, looks_like_follow_up, parse_history
 from prompts.templates import HEDGE_MESSAGES
 
 HEDGE = HEDGE_MESSAGES["closest"]["en"]

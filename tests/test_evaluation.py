@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.evaluation import Question, score_result, summarize
+from bot.measure.evaluation import Question, score_result, summarize
 
 
 def q(qid: str, answerable: bool = True) -> Question:

@@ -75,7 +75,7 @@ def check_consistent(store, expected: dict[str, str]) -> None:
 
     What the killed run left uncommitted is young, so the re-run's garbage collection kept it (it
     could be another writer's, not yet committed): collected here as it will be an hour later."""
-    from bot.retrieval import HybridRetriever
+    from bot.retrieval.hybrid import HybridRetriever
 
     store.collect_garbage(grace_seconds=0)
     assert not store.incomplete_articles()
@@ -216,7 +216,7 @@ def test_ingest_killed_halfway_then_run_again(tmp_path: Path, point: str) -> Non
 
 def test_bm25_of_a_running_bot_follows_the_recovery(tmp_path: Path) -> None:
     """A bot that read the half-ingested store stays in step while the same ingest is re-run."""
-    from bot.retrieval import HybridRetriever
+    from bot.retrieval.hybrid import HybridRetriever
     from ingest.pipeline import Ingestor
 
     folder = tmp_path / "articles"
@@ -245,7 +245,7 @@ def test_running_bot_survives_a_cli_ingest_into_its_local_folder(tmp_path: Path)
     """`newsbot serve` keeps its Chroma index in memory; a CLI ingest into the same folder made
     every later question fail ("Error finding id") until a restart. The store now reopens itself
     and the new articles are found."""
-    from bot.retrieval import HybridRetriever
+    from bot.retrieval.hybrid import HybridRetriever
     from ingest.pipeline import Ingestor
 
     db = tmp_path / "db"
@@ -479,7 +479,7 @@ def test_full_disk_refused_before_it_breaks_the_store(tmp_path: Path, tiny_disk:
 
 
 # Bypasses the free-space guard so Chroma really hits ENOSPC mid-write.
-_NO_GUARD = "import sys, ingest.store.articles as s; s.ArticleStore._ensure_space = lambda *a, **k: None; from bot.cli import main; main()"
+_NO_GUARD = "import sys, ingest.store.articles as s; s.ArticleStore._ensure_space = lambda *a, **k: None; from bot.surfaces.cli import main; main()"
 
 
 def test_disk_filling_up_mid_write_stops_cleanly(tmp_path: Path, tiny_disk: Path) -> None:

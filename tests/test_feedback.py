@@ -1,4 +1,4 @@
-"""Readers' 👍/👎 (bot/feedback.py): the JSONL record, the web UI's handler that writes it, and
+"""Readers' 👍/👎 (bot/surfaces/feedback.py): the JSONL record, the web UI's handler that writes it, and
 ``newsbot feedback export`` → ``newsbot eval`` round trip on a real store with the bundled e5."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from bot import feedback as fb
-from bot.cli import cli
+from bot.surfaces import feedback as fb
+from bot.surfaces.cli import cli
 
 ARTICLE = """---
 title: Harbour town opens a new ferry terminal
@@ -130,7 +130,7 @@ def test_thumbs_in_the_ui_export_to_a_questions_file_that_newsbot_eval_runs(env)
     turns it into questions, and `newsbot eval` scores them on the same store: the 👍 answer's
     cited sentence is found again, the 👎 "not in the articles" one is abstained on."""
     from bot.settings import Settings
-    from bot.ui import _Handlers
+    from bot.surfaces.web.app import _Handlers
     from bot.wiring import App
 
     db = env / "db"
@@ -176,7 +176,7 @@ def test_export_without_feedback_says_where_it_looked(env):
 
 
 def test_with_a_login_the_verdict_names_the_user(tmp_path):
-    from bot.ui import _Handlers
+    from bot.surfaces.web.app import _Handlers
 
     path = tmp_path / "feedback.jsonl"
     app = SimpleNamespace(settings=SimpleNamespace(concurrency=2, feedback_path=lambda: path))

@@ -1,4 +1,4 @@
-"""Fusion of the retrieval channels (``bot.retrieval.fuse``): what each channel may say, and that
+"""Fusion of the retrieval channels (``bot.retrieval.hybrid.fuse``): what each channel may say, and that
 the fused ranking never loses to plain dense retrieval on a small bilingual fixture.
 
 The fast tests build candidates by hand; the slow one asks the real e5 embedder over the articles
@@ -13,8 +13,8 @@ import pytest
 from conftest import needs_shared
 from test_chain import ARTICLES, SEED, write_articles
 
-from bot.evaluation import contains
-from bot.retrieval import Candidate, FusionWeights, HybridRetriever, fuse
+from bot.measure.evaluation import contains
+from bot.retrieval.hybrid import Candidate, FusionWeights, HybridRetriever, fuse
 from ingest.pipeline import Ingestor
 from ingest.store.schema import StoredChunk
 

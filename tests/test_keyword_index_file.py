@@ -1,4 +1,4 @@
-"""The keyword index kept on disk between runs (``bot/index_file.py``, ``HybridRetriever``):
+"""The keyword index kept on disk between runs (``bot/retrieval/index_file.py``, ``HybridRetriever``):
 a new process loads it instead of re-reading the store, applies only what changed since, and
 never trusts a damaged, stale or foreign file. Real Chroma in a temp dir, fake embedder."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from synthetic import question, write_corpus
 
-from bot.retrieval import HybridRetriever
+from bot.retrieval.hybrid import HybridRetriever
 from ingest.pipeline import Ingestor
 
 
@@ -109,11 +109,11 @@ def test_a_bad_index_file_is_rebuilt_from_the_store(tmp_path, store, corpus, mon
     elif damage == "other collection":
         monkeypatch.setattr(store, "name", "another")
     else:
-        import bot.index_file
+        import bot.retrieval.index_file
 
-        monkeypatch.setattr(bot.index_file, "code_fingerprint", lambda: "0123456789abcdef")
+        monkeypatch.setattr(bot.retrieval.index_file, "code_fingerprint", lambda: "0123456789abcdef")
     qs = [question(i) for i in (1, 5, 11)]
-    with caplog.at_level(logging.INFO, logger="bot.index_file"):
+    with caplog.at_level(logging.INFO, logger="bot.retrieval.index_file"):
         second = HybridRetriever(store, store.embeddings, index_path=path)
         second.sync()
     assert "rebuilding it from the store" in caplog.text

@@ -34,7 +34,7 @@ from test_chain import PORT_LUMEN, ZAHRAA
 from test_openai_stub import clean_env  # noqa: F401  (autouse: no NEWSBOT_* from outside)
 from tiny_gguf import MAX_TOKEN_CHARS, WORDS, write_tiny_llama
 
-from bot.llm import LLMError
+from bot.answering.llm import LLMError
 from bot.settings import Settings
 from bot.wiring import App
 
@@ -241,7 +241,7 @@ def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: Llama
 def test_web_chat_handler_against_the_real_server(tmp_path: Path, llama: LlamaServer) -> None:
     """The chat's answer handler (what `newsbot serve` runs per question) streams the real
     server's words into the chat and ends with the answer (or an abstention), never an error."""
-    from bot.ui import _Handlers
+    from bot.surfaces.web.app import _Handlers
 
     app = make_app(tmp_path, llama.base_url, llm_max_tokens=16)
     # What the chat showed at each step (the handler updates one message list in place).
@@ -255,7 +255,7 @@ def test_served_chat_against_the_real_server(tmp_path: Path, llama: LlamaServer)
     answerer: the real server's answer comes back as a chat message, not an error."""
     from gradio_client import Client
 
-    from bot.ui import build_ui, launch_options
+    from bot.surfaces.web.app import build_ui, launch_options
 
     app = make_app(tmp_path, llama.base_url, llm_max_tokens=16)
     demo = build_ui(app)

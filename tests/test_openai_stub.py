@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import free_port
 
-from bot.cli import cli
 from bot.settings import Settings
+from bot.surfaces.cli import cli
 from bot.wiring import App
 from prompts.templates import ABSTAIN_MESSAGES, CANNOT_ANSWER, CONDENSE, HEDGE_MESSAGES
 
@@ -408,7 +408,7 @@ def test_follow_up_condensed_with_a_plain_completion(tmp_path: Path, stub: StubO
 
 
 def test_server_error_is_one_line_llm_error(tmp_path: Path, stub: StubOpenAI) -> None:
-    from bot.llm import LLMError
+    from bot.answering.llm import LLMError
 
     app = make_app(tmp_path, stub.base_url)  # no reply scripted: the stub answers 500
     with pytest.raises(LLMError) as err:
@@ -420,7 +420,7 @@ def test_server_error_is_one_line_llm_error(tmp_path: Path, stub: StubOpenAI) ->
 def test_slow_server_times_out_with_one_line_error(tmp_path: Path, stub: StubOpenAI) -> None:
     import time
 
-    from bot.llm import LLMError
+    from bot.answering.llm import LLMError
 
     app = make_app(tmp_path, stub.base_url)
     app.settings.llm_timeout = 0.5  # before the chat model is built: App builds it lazily
@@ -442,7 +442,7 @@ def test_slow_server_times_out_with_one_line_error(tmp_path: Path, stub: StubOpe
 def test_answer_that_trickles_past_the_deadline_is_one_line_error(tmp_path: Path, stub: StubOpenAI) -> None:
     """Each piece arrives well within the per-read timeout, but the whole answer would take far
     longer than NEWSBOT_LLM_TIMEOUT: the answer is abandoned at the deadline."""
-    from bot.llm import LLMError
+    from bot.answering.llm import LLMError
 
     app = make_app(tmp_path, stub.base_url)
     app.settings.llm_timeout = 1.0  # before the chat model is built
@@ -457,9 +457,9 @@ def test_answer_that_trickles_past_the_deadline_is_one_line_error(tmp_path: Path
 
 
 def test_runaway_answer_is_cut(tmp_path: Path, stub: StubOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.llm
+    import bot.answering.llm
 
-    monkeypatch.setattr(bot.llm, "MAX_ANSWER_CHARS", 300)
+    monkeypatch.setattr(bot.answering.llm, "MAX_ANSWER_CHARS", 300)
     app = make_app(tmp_path, stub.base_url)
     stub.replies.append(lambda body: f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]. " + "more " * 2000)
     events = list(app.chain.stream({"question": QUESTION}))
@@ -474,7 +474,7 @@ def test_black_hole_llm_endpoint_is_one_line_error(tmp_path: Path) -> None:
     NEWSBOT_LLM_TIMEOUT (each read) with a one-line error, instead of holding a worker forever."""
     import socket
 
-    from bot.llm import LLMError
+    from bot.answering.llm import LLMError
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -1,10 +1,10 @@
-"""Relation cues (bot/relations.py): which questions ask for a relation, which sentences state it."""
+"""Relation cues (bot/answering/relations.py): which questions ask for a relation, which sentences state it."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.relations import RELATIONS, question_relation
+from bot.answering.relations import RELATIONS, question_relation
 
 BY_NAME = {r.name: r for r in RELATIONS}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from bot import ui_format as fmt
+from bot.surfaces.web import render as fmt
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "articles" / "yevkurov-haftar-2024-06-03.txt"
 
@@ -61,7 +61,7 @@ class CountingChain:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, model_dir):
     from bot.settings import Settings
-    from bot.ui import build_ui, launch_options
+    from bot.surfaces.web.app import build_ui, launch_options
     from bot.wiring import App
 
     tmp = tmp_path_factory.mktemp("concurrency")
@@ -126,7 +126,7 @@ def test_login_is_required_when_newsbot_auth_is_set(tmp_path):
     from gradio_client import Client
 
     from bot.settings import Settings
-    from bot.ui import build_ui, launch_options
+    from bot.surfaces.web.app import build_ui, launch_options
     from bot.wiring import App
 
     app = App(Settings(db=tmp_path / "db", collection="auth", embedding="fake", model_dir=tmp_path, auth="ann:pw"))

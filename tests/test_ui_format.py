@@ -1,4 +1,4 @@
-"""The web UI's pure formatting (bot.ui_format) and its handlers driven with a fake chain."""
+"""The web UI's pure formatting (bot.surfaces.web.render) and its handlers driven with a fake chain."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import chats
-from bot import ui_format as fmt
+from bot.surfaces.web import chats
+from bot.surfaces.web import render as fmt
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> "quoted" & \'single\''
 
@@ -351,7 +351,7 @@ def fake_app(events, empty=False):
 
 
 def test_respond_streams_then_links_and_passes_history():
-    from bot.ui import _Handlers
+    from bot.surfaces.web.app import _Handlers
 
     def events(request):
         yield {"event": "retrieved", "retrieved": [{"rank": 1, "title": "t", "text": "p", "score": 0.1}]}
@@ -398,8 +398,8 @@ def test_respond_streams_then_links_and_passes_history():
 
 
 def test_respond_on_an_empty_store_says_how_to_add_articles():
-    from bot.chain import EmptyStoreError
-    from bot.ui import _Handlers
+    from bot.answering.chain import EmptyStoreError
+    from bot.surfaces.web.app import _Handlers
 
     def events(request):
         raise EmptyStoreError()
@@ -414,7 +414,7 @@ def test_respond_on_an_empty_store_says_how_to_add_articles():
 
 
 def test_parse_auth():
-    from bot.ui import parse_auth
+    from bot.surfaces.web.app import parse_auth
     from ingest.errors import ConfigError
 
     assert parse_auth(None) is None
@@ -425,7 +425,7 @@ def test_parse_auth():
 
 
 def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
-    from bot.ui import _Handlers
+    from bot.surfaces.web.app import _Handlers
     from ingest.pipeline import IngestReport
 
     uploads = tmp_path / "uploads"
@@ -458,7 +458,7 @@ def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
 
 
 def test_login_guard_locks_out_password_guessing():
-    from bot.ui import LoginGuard
+    from bot.surfaces.web.app import LoginGuard
 
     now = [1000.0]
     guard = LoginGuard("ann", "pw", free_failures=3, base_lockout=2.0, max_lockout=10.0, clock=lambda: now[0])
@@ -483,10 +483,10 @@ def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
     short wait, and an extractive question is answered meanwhile."""
     import threading
 
-    import bot.ui
-    from bot.ui import _Handlers
+    import bot.surfaces.web.app
+    from bot.surfaces.web.app import _Handlers
 
-    monkeypatch.setattr(bot.ui, "LLM_SLOT_WAIT", 0.2)
+    monkeypatch.setattr(bot.surfaces.web.app, "LLM_SLOT_WAIT", 0.2)
     release = threading.Event()
 
     def events(request):
@@ -518,7 +518,7 @@ def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
 
 
 def test_question_names_and_terms_are_marked_in_quotes_across_scripts():
-    from bot.ui_format import marked_html, question_terms
+    from bot.surfaces.web.render import marked_html, question_terms
 
     quote = "أنهى نائب وزير الدفاع يفكيروف زيارة إلى بنغازي التقى خلالها حفتر [1]"
     shown = marked_html(quote, question_terms("Who did Yevkurov meet in Benghazi?"))
@@ -533,7 +533,7 @@ def test_question_names_and_terms_are_marked_in_quotes_across_scripts():
         "question": "Who did Yevkurov meet?", "language": "en", "answer": "يفكيروف التقى حفتر [1]",
         "citations": [{"n": 1, "title": "t", "text": "نص. يفكيروف التقى حفتر. نص.", "quote": "يفكيروف التقى حفتر."}],
     }
-    from bot.ui_format import answer_html, sources_html
+    from bot.surfaces.web.render import answer_html, sources_html
 
     assert '<b class="nb-term">يفكيروف</b>' in answer_html(result, 0)
     assert '<mark class="nb-quote"><b class="nb-term">يفكيروف</b>' in sources_html([result])
@@ -660,8 +660,8 @@ def test_chats_from_a_damaged_or_older_browser_value_start_empty():
 
 
 def test_a_notice_is_a_turn_of_the_chat_but_not_history_or_sources():
-    from bot.chain import EmptyStoreError
-    from bot.ui import _Handlers
+    from bot.answering.chain import EmptyStoreError
+    from bot.surfaces.web.app import _Handlers
 
     def events(request):
         raise EmptyStoreError()
@@ -678,7 +678,7 @@ def test_a_notice_is_a_turn_of_the_chat_but_not_history_or_sources():
 
 
 def test_open_article_from_a_citation_and_from_the_corpus():
-    from bot.ui import _Handlers
+    from bot.surfaces.web.app import _Handlers
 
     focus = cited("The minister met the general in the port city.", 1)
     other = cited("He toured the docks.", 2)
@@ -701,7 +701,7 @@ def test_open_article_from_a_citation_and_from_the_corpus():
 
 def test_the_chat_key_is_made_once_and_kept_beside_the_store(tmp_path):
     from bot.settings import Settings
-    from bot.ui import ui_secret
+    from bot.surfaces.web.app import ui_secret
 
     settings = Settings(db=tmp_path / "db", collection="c1")
     first = ui_secret(settings)

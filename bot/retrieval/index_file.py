@@ -32,7 +32,7 @@ FORMAT = 1
 
 def code_fingerprint() -> str:
     """A hash of the modules that decide what the index holds."""
-    from bot import bm25, names
+    from bot.retrieval import bm25, names
     from ingest.text import textnorm
 
     digest = hashlib.sha256()

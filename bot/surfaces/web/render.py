@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.citations import split_hedge
-from bot.names import name_keys
+from bot.citations.markers import split_hedge
+from bot.retrieval.names import name_keys
 from ingest.text.textnorm import tokenize
 
 # Interface strings newsbot adds around answers, in the question's language.
@@ -114,7 +114,7 @@ _WORD = re.compile(r"[^\W\d_][\w\u064b-\u065f\u0670]*")
 
 
 def question_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The question's name keys (which match across scripts: Haftar ↔ حفتر, bot.names) and its
+    """The question's name keys (which match across scripts: Haftar ↔ حفتر, bot.retrieval.names) and its
     words' terms (ingest.text.textnorm), for :func:`marked_html`."""
     return frozenset(name_keys(question)), frozenset(t for t in tokenize(question) if len(t) >= 3)
 

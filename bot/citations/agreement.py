@@ -1,6 +1,6 @@
 """Does a sentence *agree* with a claim, beyond being about the same thing?
 
-The support check (``bot.grounding``) finds the sentence closest to an LLM's claim: embedder cosine
+The support check (``bot.citations.grounding``) finds the sentence closest to an LLM's claim: embedder cosine
 or word overlap, i.e. topical similarity. "The board did not approve the budget", "a budget of 400
 million", "rejected by seven votes to two" and "met on Friday" are all close to "The board met on
 Tuesday to approve a budget of 40 million; it passed by seven votes to two". This module names

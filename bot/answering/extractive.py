@@ -2,7 +2,7 @@
 
 It never writes a word of its own: every claim is a sentence of an article, so every claim is
 supported by construction. What it must get right is *which* sentence, and how sure it is (that
-is :mod:`bot.confidence`).
+is :mod:`bot.answering.confidence`).
 
 Sentences of the top passages are ranked by their cosine to the question relative to the
 question's typical cosine in their language (so an English question compares Arabic and English
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.retrieval import Evidence, share_of
+from bot.retrieval.hybrid import Evidence, share_of
 from ingest.text.textnorm import tokenize
 
 # Sentence ranking weights: chosen by benchmarks/fit_evidence.py on the four dev sets of

@@ -10,7 +10,7 @@ Pipeline for a raw LLM answer::
     ... support check sets claim.supported / claim.score, may drop numbers ...
     text = render_answer(claims)                   # "Sentence one. [1][2] Sentence two. [3]"
 
-(bot/grounding.py runs it, and numbers the citations it keeps 1..N by first appearance.)
+(bot/citations/grounding.py runs it, and numbers the citations it keeps 1..N by first appearance.)
 
 :func:`clean_answer` runs the first two steps and the sentinel check in one call.
 """

@@ -3,7 +3,7 @@
 Shared by every answerer. For an LLM answer, every sentence (claim) is checked against the
 sentences of the passages it cites: the best-matching sentence (multilingual embedder cosine,
 plus word overlap when the languages match) that does not contradict it (numbers, days, negation,
-polarity: ``bot.agreement``) becomes the citation's quote with its character offsets in the
+polarity: ``bot.citations.agreement``) becomes the citation's quote with its character offsets in the
 article. A claim whose cited passages hold no supporting sentence is re-pointed
 to a retrieved passage that does support it, or dropped (and logged); an answer left with no
 supported claim becomes an abstention. Citations are then numbered 1..N in order of first
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.agreement import contradiction, is_instruction
-from bot.citations import Citation, Claim, render_answer
-from bot.retrieval import Passage
+from bot.citations.agreement import contradiction, is_instruction
+from bot.citations.markers import Citation, Claim, render_answer
+from bot.retrieval.hybrid import Passage
 from ingest.text.textnorm import tokenize
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 # and its translation 0.85-0.94 (5-95%), two different statements about one article 0.80-0.92 in
 # one language and 0.77-0.86 across languages. At 0.85: 96% of translations pass, and 45% of
 # same-language / 11% of cross-language different statements, which the word-overlap and
-# contradiction checks (bot/agreement.py) must then catch; the best single cut there is 0.862.
+# contradiction checks (bot/citations/agreement.py) must then catch; the best single cut there is 0.862.
 SUPPORT_COSINE = 0.85
 # A claim whose content words mostly appear in the sentence is supported whatever the cosine,
 # when it has at least SUPPORT_OVERLAP_MIN_TERMS different ones ("city city city" shares its one

@@ -211,7 +211,7 @@ def _filter_options(fn):
 def ask(obj: Context, question: str, as_json: bool, k, history, source, since, until, article) -> None:
     """Answer a question from the stored articles, with numbered sources."""
 
-    from bot.retrieval import Filters, InvalidFilter
+    from bot.retrieval.hybrid import Filters, InvalidFilter
 
     try:
         Filters(**{key: v for key, v in _filters(source, since, until, article).items() if v})
@@ -238,7 +238,7 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
     if as_json:
         _echo_json(result)
         return
-    from bot.citations import split_hedge
+    from bot.citations.markers import split_hedge
 
     hedge, answer = split_hedge(result)
     if hedge:
@@ -261,7 +261,7 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
 @click.pass_obj
 def evaluate(obj: Context, questions: Path, out: Path | None, k: int | None, as_json: bool) -> None:
     """Run every question of a JSONL file and print retrieval/citation/answer scores."""
-    from bot.evaluation import format_summary, load_questions, run_eval
+    from bot.measure.evaluation import format_summary, load_questions, run_eval
 
     def go():
         qs = load_questions(questions)
@@ -297,7 +297,7 @@ def feedback_export(obj: Context, out: Path, source: Path | None) -> None:
     """Write the verdicts as a questions file for `newsbot eval`, for review: 👍 → answerable with
     the cited sentence as gold; 👍 on "the articles don't say" and 👎 "not in the articles" →
     unanswerable; other 👎 → OUT's .review.jsonl, for a person to write the gold."""
-    from bot import feedback as fb
+    from bot.surfaces import feedback as fb
 
     def go():
         src = source or obj.settings.feedback_path()
@@ -321,7 +321,7 @@ def feedback_export(obj: Context, out: Path, source: Path | None) -> None:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int) -> None:
     """Open the chat in the browser (Gradio); login with NEWSBOT_AUTH=user:password."""
-    from bot.ui import serve as serve_ui
+    from bot.surfaces.web.app import serve as serve_ui
 
     _run(lambda: serve_ui(obj.app, host=host, port=port))
 
@@ -338,7 +338,7 @@ def serve(obj: Context, host: str, port: int) -> None:
 @click.pass_obj
 def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Path | None, no_serve: bool) -> None:
     """Benchmark ingest, question latency at 1k-100k chunks and serve; each figure beside its goal."""
-    from bot.bench import BenchOptions, format_report, parse_sizes, run_bench
+    from bot.measure.bench.runner import BenchOptions, format_report, parse_sizes, run_bench
 
     def go():
         settings = obj.settings
@@ -369,9 +369,9 @@ def _echo_report(result: Any, as_json: bool, format_lines: Callable[[Any], Itera
 
 
 def main() -> None:
-    from bot.memory import limit_malloc_arenas
+    from bot.surfaces.memory import limit_malloc_arenas
 
-    limit_malloc_arenas()  # before any thread starts: see bot/memory.py
+    limit_malloc_arenas()  # before any thread starts: see bot/surfaces/memory.py
     cli(prog_name="newsbot")
 
 

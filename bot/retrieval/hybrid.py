@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.bm25 import BM25Index
-from bot.names import name_keys
+from bot.retrieval.bm25 import BM25Index
+from bot.retrieval.names import name_keys
 from ingest.chunking import is_heading_line
 from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import NewsbotError
@@ -63,7 +63,7 @@ TYPICAL_FROM_RANK = 5
 class FusionWeights:
     words: float = W_WORDS
     names: float = W_NAMES
-    conversation: float = 0.0  # head start of passages in the conversation's articles (bot/chain.py)
+    conversation: float = 0.0  # head start of passages in the conversation's articles (bot/answering/chain.py)
 
 
 @dataclass
@@ -263,7 +263,7 @@ class HybridRetriever:
         index_path: Path | None = None,
     ) -> None:
         self.store = store
-        # Where the keyword index is kept between runs (bot.index_file); None: rebuilt each start.
+        # Where the keyword index is kept between runs (bot.retrieval.index_file); None: rebuilt each start.
         self.index_path = index_path
         self._index_loaded = False
         self._save_lock = threading.Lock()
@@ -273,7 +273,7 @@ class HybridRetriever:
         self.fusion = fusion
         self._lang_chunks: dict[str, int] = {}  # chunks per (stored) article language
         self.bm25 = BM25Index()
-        # Consonant-skeleton keys of names: the cross-script lexical channel (bot.names).
+        # Consonant-skeleton keys of names: the cross-script lexical channel (bot.retrieval.names).
         self.names = BM25Index(tokenizer=name_keys)
         self._revisions: dict[str, str] = {}
         self._chunk_meta: dict[str, dict[str, Any]] = {}
@@ -353,7 +353,7 @@ class HybridRetriever:
         return {"collection": self.store.name, "embedder": self.store.embedder_id}
 
     def save_index(self) -> None:
-        """Write the keyword state to :attr:`index_path` now (atomically; see bot.index_file)."""
+        """Write the keyword state to :attr:`index_path` now (atomically; see bot.retrieval.index_file)."""
         if self.index_path is None:
             return
         with self._sync_lock:
@@ -374,7 +374,7 @@ class HybridRetriever:
         return arrays, meta
 
     def _write_index(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        from bot import index_file
+        from bot.retrieval import index_file
 
         assert self.index_path is not None
         with self._save_lock:
@@ -388,7 +388,7 @@ class HybridRetriever:
         returns the store generation it was saved at (None: nothing loaded)."""
         if self.index_path is None:
             return None
-        from bot import index_file
+        from bot.retrieval import index_file
 
         loaded = index_file.load(self.index_path, self._index_tag())
         if loaded is None:

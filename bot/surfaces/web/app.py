@@ -1,13 +1,13 @@
 """The web UI (Gradio Blocks): a chat with a sources panel beside it, and a corpus tab.
 
 Thin: it receives the :class:`bot.wiring.App`, calls ``app.chain.stream`` / ``app.ingestor`` /
-``app.store``, and formats what they return with :mod:`bot.ui_format`. No retrieval or
+``app.store``, and formats what they return with :mod:`bot.surfaces.web.render`. No retrieval or
 answering logic lives here.
 
 Per browser session, a ``gr.State`` holds the chain results of the conversation (turn ``i`` of the
 chat is ``results[i]``; a turn that got a notice instead of an answer holds the notice): they are
 the ``history`` of the next question (follow-ups), the content of the sources panel and what a 👍/👎
-refers to. The browser keeps them too (``gr.BrowserState``, see :mod:`bot.chats`), so a reload
+refers to. The browser keeps them too (``gr.BrowserState``, see :mod:`bot.surfaces.web.chats`), so a reload
 brings the chat back. Links with class ``nb-open`` (citations, corpus rows) open the Article tab
 through a small script (``OPENER_JS``).
 """
@@ -27,9 +27,10 @@ from typing import Any
 
 import gradio as gr
 
-from bot import chats, feedback
-from bot import ui_format as fmt
-from bot.chain import EmptyStoreError
+from bot.answering.chain import EmptyStoreError
+from bot.surfaces import feedback
+from bot.surfaces.web import chats
+from bot.surfaces.web import render as fmt
 from ingest.errors import ConfigError, NewsbotError
 from ingest.loaders.files import SUPPORTED_EXTENSIONS
 from ingest.pipeline import FileFailure, IngestReport

@@ -229,7 +229,7 @@ class _PeakRSS:
 
 
 def _wait_for_index_saves() -> None:
-    """Let the thread that writes the keyword index file finish (bot/retrieval.py)."""
+    """Let the thread that writes the keyword index file finish (bot/retrieval/hybrid.py)."""
     import threading
 
     for th in threading.enumerate():

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.citations import split_hedge
+from bot.citations.markers import split_hedge
 from ingest.text.textnorm import normalize_for_match, tokenize
 
 # Earlier turns a question is retrieved with (questions and answers).

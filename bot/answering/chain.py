@@ -3,7 +3,7 @@
 Input (a dict, or just the question)::
 
     {"question": str,
-     "history": [...],            # optional: chat messages or earlier results (bot.conversation)
+     "history": [...],            # optional: chat messages or earlier results (bot.answering.conversation)
      "k": int,                    # optional: passages to retrieve
      "filters": {"article_id", "source", "since", "until"},   # optional
      "answerer": "extractive"|"openai"|...}                    # optional: override per call
@@ -14,7 +14,7 @@ Input (a dict, or just the question)::
     {"event": "delta", "text": str}                # answer text as it is written (raw)
     {"event": "result", "result": {...}}           # the final, citation-checked result
 
-The result's ``confidence`` says how sure the answer is (``bot.confidence``): ``"high"`` (the
+The result's ``confidence`` says how sure the answer is (``bot.answering.confidence``): ``"high"`` (the
 quoted sentence answers), ``"low"`` (the answer starts with a hedge, also given as
 ``result["hedge"]``, then the closest sentence with its citation; ``abstained`` is false) or
 ``"none"`` (``abstained`` is true: "The articles don't say.", no citations).
@@ -36,14 +36,14 @@ from typing import Any
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.citations import Claim, clean_answer
-from bot.confidence import DEFAULT_CONFIDENCE, Confidence, ConfidenceModel, features
-from bot.conversation import Conversation, Turn, as_messages, conversation, looks_like_follow_up, parse_history
-from bot.extractive import RankingWeights, rank_evidence, select_sentences
-from bot.grounding import GroundedAnswer, Quote, SupportChecker, finalize, ground_claims
-from bot.llm import answer_messages, condense_question, stream_answer
-from bot.relations import question_relation
-from bot.retrieval import Filters, HybridRetriever, Retrieval
+from bot.answering.confidence import DEFAULT_CONFIDENCE, Confidence, ConfidenceModel, features
+from bot.answering.conversation import Conversation, Turn, as_messages, conversation, looks_like_follow_up, parse_history
+from bot.answering.extractive import RankingWeights, rank_evidence, select_sentences
+from bot.answering.llm import answer_messages, condense_question, stream_answer
+from bot.answering.relations import question_relation
+from bot.citations.grounding import GroundedAnswer, Quote, SupportChecker, finalize, ground_claims
+from bot.citations.markers import Claim, clean_answer
+from bot.retrieval.hybrid import Filters, HybridRetriever, Retrieval
 from ingest.errors import NewsbotError
 from ingest.text.textnorm import detect_lang
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES
@@ -280,7 +280,7 @@ class NewsbotChain(Runnable[dict, dict]):
         relation = question_relation(question) if self.relation_check else None
         if relation is not None:
             # Evidence scores say a sentence is on the topic, not that it gives a birth date (see
-            # bot/relations.py): without a sentence that can state the relation, not "high".
+            # bot/answering/relations.py): without a sentence that can state the relation, not "high".
             stated = any(relation.stated_in(ev.text) for ev in ranked)
             evidence["relation_stated"] = 1.0 if stated else 0.0
             if not stated and confidence == "high":

@@ -1,0 +1,1 @@
+"""Citations: markers in an answer, and the check that each cited sentence really supports its claim."""

@@ -1,0 +1,1 @@
+"""What people use: the ``newsbot`` command line and the web app (nothing below imports these)."""
