@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devsets import DEV_SETS, add_arguments, loaded_sets
 
 from bot.measure.evaluation import contains, load_questions
-from bot.retrieval.hybrid import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT, fuse
+from bot.retrieval.fusion import fuse
+from bot.retrieval.hybrid import CROSS_SCRIPT_RESCORE_TOP, CROSS_SCRIPT_SENTENCE_WEIGHT
 from ingest.text.sentences import evidence_spans
 
 GRID = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5]

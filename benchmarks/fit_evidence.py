@@ -34,7 +34,7 @@ from devsets import add_arguments, group_of, loaded_sets
 
 from bot.answering import extractive
 from bot.measure.evaluation import contains
-from bot.retrieval.hybrid import Evidence, Passage
+from bot.retrieval.results import Evidence, Passage
 
 MIN_GROUP = 20
 GRID_LEXICAL = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15]

@@ -39,7 +39,7 @@ from devsets import add_arguments, is_switch_question, loaded_sets
 from bot.answering.conversation import conversation, looks_like_follow_up, parse_history
 from bot.answering.extractive import rank_evidence
 from bot.measure.evaluation import contains
-from bot.retrieval.hybrid import FusionWeights
+from bot.retrieval.fusion import FusionWeights
 
 K = 5
 GRID = list(itertools.product([0.0, 0.25, 0.5, 1.0, 2.0, 3.0], [0.0, 0.01, 0.03, 0.05, 0.08]))

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devsets import add_arguments, group_of, loaded_sets
 
 from bot.measure.evaluation import contains
-from bot.retrieval.hybrid import Candidate, FusionWeights, fuse
+from bot.retrieval.fusion import Candidate, FusionWeights, fuse
 from ingest.store.schema import StoredChunk
 
 K = 5

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.measure.bench.runner import SyntheticNews, parse_sizes
+from bot.measure.bench.corpus import SyntheticNews
+from bot.measure.bench.runner import parse_sizes
 from ingest.chunking import chunk_article
 from ingest.errors import ConfigError
 

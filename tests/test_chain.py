@@ -17,7 +17,8 @@ from conftest import SEED_ARTICLES, needs_shared
 
 from bot.answering.chain import NewsbotChain
 from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
-from bot.retrieval.hybrid import Filters, HybridRetriever
+from bot.retrieval.filters import Filters
+from bot.retrieval.hybrid import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES

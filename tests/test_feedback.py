@@ -130,7 +130,7 @@ def test_thumbs_in_the_ui_export_to_a_questions_file_that_newsbot_eval_runs(env)
     turns it into questions, and `newsbot eval` scores them on the same store: the 👍 answer's
     cited sentence is found again, the 👎 "not in the articles" one is abstained on."""
     from bot.settings import Settings
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
     from bot.wiring import App
 
     db = env / "db"
@@ -138,7 +138,7 @@ def test_thumbs_in_the_ui_export_to_a_questions_file_that_newsbot_eval_runs(env)
     assert newsbot(db, "ingest", "--quiet", str(env / "terminal.md")).exit_code == 0
 
     app = App(Settings(db=db))
-    h = _Handlers(app)
+    h = Handlers(app)
     results: list = []
     for question in ("How much did the Kellmouth ferry terminal cost?", "What is the boiling point of tungsten?"):
         *_, last = h.respond(question, 3, "extractive", [], results)
@@ -176,11 +176,11 @@ def test_export_without_feedback_says_where_it_looked(env):
 
 
 def test_with_a_login_the_verdict_names_the_user(tmp_path):
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
 
     path = tmp_path / "feedback.jsonl"
     app = SimpleNamespace(settings=SimpleNamespace(concurrency=2, feedback_path=lambda: path))
-    h = _Handlers(app)
+    h = Handlers(app)
     h.feedback([result()], SimpleNamespace(index=1, liked=False), SimpleNamespace(username="ana"))
     *_, taken_back = h.feedback([result()], SimpleNamespace(index=1, liked=None), SimpleNamespace(username="ana"))
     assert taken_back[0]["feedback"] is None

@@ -14,7 +14,8 @@ from conftest import needs_shared
 from test_chain import ARTICLES, SEED, write_articles
 
 from bot.measure.evaluation import contains
-from bot.retrieval.hybrid import Candidate, FusionWeights, HybridRetriever, fuse
+from bot.retrieval.fusion import Candidate, FusionWeights, fuse
+from bot.retrieval.hybrid import HybridRetriever
 from ingest.pipeline import Ingestor
 from ingest.store.schema import StoredChunk
 

@@ -241,11 +241,11 @@ def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: Llama
 def test_web_chat_handler_against_the_real_server(tmp_path: Path, llama: LlamaServer) -> None:
     """The chat's answer handler (what `newsbot serve` runs per question) streams the real
     server's words into the chat and ends with the answer (or an abstention), never an error."""
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
 
     app = make_app(tmp_path, llama.base_url, llm_max_tokens=16)
     # What the chat showed at each step (the handler updates one message list in place).
-    shown = [step[0][-1]["content"] for step in _Handlers(app).respond(QUESTION, 5, "openai", [], [])]
+    shown = [step[0][-1]["content"] for step in Handlers(app).respond(QUESTION, 5, "openai", [], [])]
     assert any("nb-streaming" in x and "city" in x for x in shown), shown[:3]
     assert "nb-answer" in shown[-1] and "nb-error" not in shown[-1], shown[-1]
 

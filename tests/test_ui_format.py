@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from bot.surfaces.web import chats
 from bot.surfaces.web import render as fmt
+from bot.surfaces.web import render_article as fmt_article
+from bot.surfaces.web import render_corpus as fmt_corpus
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> "quoted" & \'single\''
 
@@ -269,7 +271,7 @@ def test_sources_panel_lists_newest_answer_first():
 
 def test_retrieved_table_escapes_and_formats_scores():
     rows = [{"rank": 1, "title": HOSTILE, "text": "x" * 500, "score": 0.0163934, "dense": 0.78, "bm25": None}]
-    out = fmt.retrieved_html(rows)
+    out = fmt_corpus.retrieved_html(rows)
     assert_inert(out)
     assert "0.0164" in out and "0.7800" in out and "–" in out and "…" in out
 
@@ -305,26 +307,26 @@ def record(title, lang, date="2024-06-03", **over):
 
 def test_example_questions_follow_the_article_language_newest_first():
     recs = [record("Old story", "en", "2020-01-01"), record("خبر جديد", "ar", "2024-06-03"), record("Mid", "en", "2022-01-01")]
-    qs = fmt.example_questions(recs, limit=2)
+    qs = fmt_corpus.example_questions(recs, limit=2)
     assert qs == ["ماذا جاء في خبر «خبر جديد»؟", "What does the article “Mid” report?"]
-    assert fmt.example_questions([]) == []
+    assert fmt_corpus.example_questions([]) == []
 
 
 def test_article_table_and_choices():
     recs = [record("A title", "en", source=None, date=None), record(HOSTILE, "ar", source="<b>x</b>")]
-    out = fmt.articles_html(recs)
+    out = fmt_corpus.articles_html(recs)
     parsed = assert_inert(out)
     assert "2 articles" in out and HOSTILE in "".join(parsed.text) and "<td>3</td>" in out
     assert out.count('<td dir="auto">') == 4
-    assert "Corpus tab" in fmt.articles_html([])
-    assert fmt.article_choices(recs[:1]) == [("A title (-, id-A t)", "id-A t")]
+    assert "Corpus tab" in fmt_corpus.articles_html([])
+    assert fmt_corpus.article_choices(recs[:1]) == [("A title (-, id-A t)", "id-A t")]
 
 
 def test_ingest_report_lists_each_failure_with_its_reason():
     from ingest.pipeline import FileFailure, IngestReport
 
     rep = IngestReport(ingested=1, chunks=4, failures=[FileFailure("/tmp/gradio/x/bad<b>.pdf", "not a PDF")])
-    out = fmt.ingest_report_html(rep, {"/tmp/gradio/x/bad<b>.pdf": "bad<b>.pdf"})
+    out = fmt_corpus.ingest_report_html(rep, {"/tmp/gradio/x/bad<b>.pdf": "bad<b>.pdf"})
     assert "ingested 1 articles (4 chunks)" in out
     assert "<li>bad&lt;b&gt;.pdf: not a PDF</li>" in out
 
@@ -351,7 +353,7 @@ def fake_app(events, empty=False):
 
 
 def test_respond_streams_then_links_and_passes_history():
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
 
     def events(request):
         yield {"event": "retrieved", "retrieved": [{"rank": 1, "title": "t", "text": "p", "score": 0.1}]}
@@ -360,7 +362,7 @@ def test_respond_streams_then_links_and_passes_history():
         yield {"event": "result", "result": result(question=request["question"])}
 
     app = fake_app(events)
-    h = _Handlers(app)
+    h = Handlers(app)
     steps = []
     shown = []  # what the chat showed at each step (Gradio sends every yield at once)
     for step in h.respond("Who did the minister meet?", 3, "extractive", [], []):
@@ -399,13 +401,13 @@ def test_respond_streams_then_links_and_passes_history():
 
 def test_respond_on_an_empty_store_says_how_to_add_articles():
     from bot.answering.chain import EmptyStoreError
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
 
     def events(request):
         raise EmptyStoreError()
         yield  # pragma: no cover
 
-    h = _Handlers(fake_app(events, empty=True))
+    h = Handlers(fake_app(events, empty=True))
     *_, last = h.respond("من التقى الوزير؟", 5, "extractive", [], [])
     content = last[0][-1]["content"]
     assert fmt.esc(fmt.t("ar", "empty_store")) in content and 'dir="rtl"' in content
@@ -414,7 +416,7 @@ def test_respond_on_an_empty_store_says_how_to_add_articles():
 
 
 def test_parse_auth():
-    from bot.surfaces.web.app import parse_auth
+    from bot.surfaces.web.auth import parse_auth
     from ingest.errors import ConfigError
 
     assert parse_auth(None) is None
@@ -425,7 +427,7 @@ def test_parse_auth():
 
 
 def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
     from ingest.pipeline import IngestReport
 
     uploads = tmp_path / "uploads"
@@ -448,7 +450,7 @@ def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
 
     app = fake_app(lambda r: iter(()))
     app.ingestor = SimpleNamespace(ingest_paths=ingest_paths)
-    h = _Handlers(app)
+    h = Handlers(app)
     out = h.ingest([str(inside), str(outside), str(link), str(uploads / "abc")], progress=lambda *a, **k: None)
     assert seen == [inside]
     report_html = out[0]
@@ -458,7 +460,7 @@ def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
 
 
 def test_login_guard_locks_out_password_guessing():
-    from bot.surfaces.web.app import LoginGuard
+    from bot.surfaces.web.auth import LoginGuard
 
     now = [1000.0]
     guard = LoginGuard("ann", "pw", free_failures=3, base_lockout=2.0, max_lockout=10.0, clock=lambda: now[0])
@@ -483,10 +485,10 @@ def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
     short wait, and an extractive question is answered meanwhile."""
     import threading
 
-    import bot.surfaces.web.app
-    from bot.surfaces.web.app import _Handlers
+    import bot.surfaces.web.handlers
+    from bot.surfaces.web.handlers import Handlers
 
-    monkeypatch.setattr(bot.surfaces.web.app, "LLM_SLOT_WAIT", 0.2)
+    monkeypatch.setattr(bot.surfaces.web.handlers, "LLM_SLOT_WAIT", 0.2)
     release = threading.Event()
 
     def events(request):
@@ -496,7 +498,7 @@ def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
         yield {"event": "delta", "text": "The minister met the general. [1]"}
         yield {"event": "result", "result": result(question=request["question"])}
 
-    h = _Handlers(fake_app(events))  # concurrency=2
+    h = Handlers(fake_app(events))  # concurrency=2
     stuck = [h.respond(f"LLM question {i}?", 3, "openai", [], []) for i in range(2)]
     runners = [threading.Thread(target=lambda g=g: list(g), daemon=True) for g in stuck]
     for r in runners:
@@ -564,7 +566,7 @@ def cited(quote: str, n: int, text: str = ARTICLE_TEXT, shift: int = 0) -> dict:
 def test_article_view_highlights_the_cited_sentence_and_marks_the_others_of_the_answer():
     focus = cited("The minister met the general in the port city.", 2)
     other = cited("He toured the docks.", 1)
-    view = fmt.article_html(article_record(), ARTICLE_TEXT, citations=[other, focus], focus=2,
+    view = fmt_article.article_html(article_record(), ARTICLE_TEXT, citations=[other, focus], focus=2,
                             question="Who did the minister meet?")
     c = assert_inert(view)
     marks = [(tag, attrs) for tag, attrs in c.tags if tag == "mark"]
@@ -584,35 +586,35 @@ def test_article_view_highlights_the_cited_sentence_and_marks_the_others_of_the_
 
 def test_article_view_finds_a_sentence_whose_offsets_moved_and_says_when_it_is_gone():
     moved = cited("He toured the docks.", 1, shift=7)  # the article was re-ingested with a longer head
-    view = fmt.article_html(article_record(), ARTICLE_TEXT, citations=[moved], focus=1)
+    view = fmt_article.article_html(article_record(), ARTICLE_TEXT, citations=[moved], focus=1)
     assert 'id="nb-article-focus"' in view and ">He toured the docks.</mark>" in view
     gone = citation(1, quote="A sentence the article no longer has.", quote_start=0, quote_end=10)
-    view = fmt.article_html(article_record(), ARTICLE_TEXT, citations=[gone], focus=1)
+    view = fmt_article.article_html(article_record(), ARTICLE_TEXT, citations=[gone], focus=1)
     assert "<mark" not in view and "no longer in this article" in view
-    assert "no longer in the corpus" in fmt.article_html(None, None)
+    assert "no longer in the corpus" in fmt_article.article_html(None, None)
 
 
 def test_article_view_of_an_arabic_article_in_an_arabic_answer():
     text = "عنوان الخبر\n\nوصل يفكيروف إلى بنغازي الجمعة.\n\nوالتقى حفتر في مقره."
     c = cited("والتقى حفتر في مقره.", 1, text)
-    view = fmt.article_html(article_record(lang="ar", title="عنوان"), text, citations=[c], focus=1,
+    view = fmt_article.article_html(article_record(lang="ar", title="عنوان"), text, citations=[c], focus=1,
                             question="من التقى يفكيروف؟", lang="ar")
     assert "العربية" in view and 'dir="rtl"' in view  # the notes follow the answer's language
     assert "مستشهد به [1]" in view
 
 
 def test_paragraphs_are_blank_line_blocks_or_lines():
-    assert fmt.paragraphs("a b\n\n  c\nd \n\n\n") == [(0, 3), (7, 10)]
-    assert fmt.paragraphs("one\ntwo\n three") == [(0, 3), (4, 7), (9, 14)]
-    assert fmt.paragraphs("   ") == []
+    assert fmt_article.paragraphs("a b\n\n  c\nd \n\n\n") == [(0, 3), (7, 10)]
+    assert fmt_article.paragraphs("one\ntwo\n three") == [(0, 3), (4, 7), (9, 14)]
+    assert fmt_article.paragraphs("   ") == []
 
 
 def test_a_very_long_article_shows_the_part_around_the_cited_sentence(monkeypatch):
-    monkeypatch.setattr(fmt, "ARTICLE_VIEW_MAX_CHARS", 2_000)
+    monkeypatch.setattr(fmt_article, "ARTICLE_VIEW_MAX_CHARS", 2_000)
     lines = [f"Line {i} of the long article." for i in range(400)]
     text = "\n".join(lines)
     c = cited("Line 300 of the long article.", 1, text)
-    view = fmt.article_html(article_record(), text, citations=[c], focus=1)
+    view = fmt_article.article_html(article_record(), text, citations=[c], focus=1)
     assert 'id="nb-article-focus"' in view and "only the part around the cited sentence" in view
     assert "Line 0 of" not in view and len(view) < 10_000
 
@@ -620,7 +622,7 @@ def test_a_very_long_article_shows_the_part_around_the_cited_sentence(monkeypatc
 @given(st.text(max_size=300), st.text(max_size=40))
 def test_any_article_view_stays_text(text, title):
     quote = text.strip()[:30] or "x"
-    view = fmt.article_html(article_record(title=title, url=title), text, citations=[citation(1, quote=quote)], focus=1,
+    view = fmt_article.article_html(article_record(title=title, url=title), text, citations=[citation(1, quote=quote)], focus=1,
                             question=title)
     assert_inert(view)
 
@@ -632,7 +634,7 @@ def test_citations_and_corpus_rows_carry_links_that_open_the_article():
     panel = fmt.sources_html([result(), r])
     assert panel.count('data-turn="1" data-n="1"') == 2  # [1] + title, and "Open article"
     assert "Arabic · العربية" in panel  # the article's language next to its title
-    table = fmt.articles_html([record("Portville <ferry>", "en", id='x"y')])
+    table = fmt_corpus.articles_html([record("Portville <ferry>", "en", id='x"y')])
     assert 'data-article="x&quot;y"' in table and "Portville &lt;ferry&gt;" in table
 
 
@@ -661,13 +663,13 @@ def test_chats_from_a_damaged_or_older_browser_value_start_empty():
 
 def test_a_notice_is_a_turn_of_the_chat_but_not_history_or_sources():
     from bot.answering.chain import EmptyStoreError
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
 
     def events(request):
         raise EmptyStoreError()
         yield  # pragma: no cover
 
-    h = _Handlers(fake_app(events))
+    h = Handlers(fake_app(events))
     *_, last = h.respond("Who?", 5, "extractive", [], [result()])
     chat, _, results, *_ = last
     assert fmt.is_notice(results[-1]) and len(results) == 2
@@ -678,7 +680,7 @@ def test_a_notice_is_a_turn_of_the_chat_but_not_history_or_sources():
 
 
 def test_open_article_from_a_citation_and_from_the_corpus():
-    from bot.surfaces.web.app import _Handlers
+    from bot.surfaces.web.handlers import Handlers
 
     focus = cited("The minister met the general in the port city.", 1)
     other = cited("He toured the docks.", 2)
@@ -687,7 +689,7 @@ def test_open_article_from_a_citation_and_from_the_corpus():
         article=lambda i: SimpleNamespace(as_dict=lambda: article_record(id=i)) if i in ("a1", "a2") else None,
         article_text=lambda i: {"a1": ARTICLE_TEXT, "a2": "Other article."}.get(i),
     )
-    h = _Handlers(SimpleNamespace(store=store, settings=SimpleNamespace(k=5, concurrency=2)))
+    h = Handlers(SimpleNamespace(store=store, settings=SimpleNamespace(k=5, concurrency=2)))
     results = [result(citations=[focus, other, elsewhere])]
     view, tabs = h.open_article(results, SimpleNamespace(_data={"turn": 0, "n": 1}))
     assert view.count("<mark") == 2 and 'id="nb-article-focus"' in view and tabs.selected == "article"
@@ -701,7 +703,7 @@ def test_open_article_from_a_citation_and_from_the_corpus():
 
 def test_the_chat_key_is_made_once_and_kept_beside_the_store(tmp_path):
     from bot.settings import Settings
-    from bot.surfaces.web.app import ui_secret
+    from bot.surfaces.web.auth import ui_secret
 
     settings = Settings(db=tmp_path / "db", collection="c1")
     first = ui_secret(settings)

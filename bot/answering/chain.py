@@ -43,7 +43,9 @@ from bot.answering.llm import answer_messages, condense_question, stream_answer
 from bot.answering.relations import question_relation
 from bot.citations.grounding import GroundedAnswer, Quote, SupportChecker, finalize, ground_claims
 from bot.citations.markers import Claim, clean_answer
-from bot.retrieval.hybrid import Filters, HybridRetriever, Retrieval
+from bot.retrieval.filters import Filters
+from bot.retrieval.hybrid import HybridRetriever
+from bot.retrieval.results import Retrieval
 from ingest.errors import NewsbotError
 from ingest.text.textnorm import detect_lang
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES

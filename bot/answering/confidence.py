@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.retrieval.hybrid import Evidence, Retrieval
+from bot.retrieval.results import Evidence, Retrieval
 
 Confidence = Literal["high", "low", "none"]
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.retrieval.hybrid import Evidence, share_of
+from bot.retrieval.evidence import share_of
+from bot.retrieval.results import Evidence
 from ingest.text.textnorm import tokenize
 
 # Sentence ranking weights: chosen by benchmarks/fit_evidence.py on the four dev sets of

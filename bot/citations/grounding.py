@@ -20,7 +20,7 @@ import numpy as np
 
 from bot.citations.agreement import contradiction, is_instruction
 from bot.citations.markers import Citation, Claim, render_answer
-from bot.retrieval.hybrid import Passage
+from bot.retrieval.results import Passage
 from ingest.text.textnorm import tokenize
 
 logger = logging.getLogger(__name__)

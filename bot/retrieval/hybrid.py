@@ -1,3 +1,4 @@
+# Over 400 lines: HybridRetriever is one thread-safe class whose index sync, ranking and sentence evidence share its locks and caches.
 """Hybrid retrieval: dense (Chroma, multilingual embedder) fused with BM25, then sentence evidence.
 
 - Dense retrieval finds passages across languages (an English question, an Arabic article).
@@ -20,32 +21,27 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bot.retrieval.bm25 import BM25Index
+from bot.retrieval.evidence import is_heading_sentence, matched_terms, share_of, term_coverage, term_overlap
+from bot.retrieval.filters import Filters, chunk_filter_meta
+from bot.retrieval.fusion import Candidate, CandidateSet, FusionWeights, fuse, typical_cosine
 from bot.retrieval.names import name_keys
-from ingest.chunking import is_heading_line
+from bot.retrieval.results import Evidence, Passage, Retrieval
 from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
-from ingest.errors import NewsbotError
 from ingest.store.articles import ArticleStore
-from ingest.store.schema import StoredChunk, date_ordinal
+from ingest.store.schema import StoredChunk
 from ingest.text.language import detect_language
 from ingest.text.sentences import MIN_EVIDENCE_CHARS, evidence_spans
 from ingest.text.textnorm import tokenize
 
 logger = logging.getLogger(__name__)
 
-# Fusion weights (see :func:`fuse`). Chosen by benchmarks/fit_fusion.py on the four dev sets of
-# ../shared/eval (arcd, mlqa en+ar, coqa, seed) at once; its output gives the leave-one-set-out
-# figures. Neither channel may cost any set or language more than 0.01 hit@1 or hit@5 against
-# plain dense retrieval.
-W_WORDS = 0.08
-W_NAMES = 0.04
 # Passages in another script than the question: how much their best sentence's own cosine counts
 # beside the chunk's, among the fused best few (see HybridRetriever.rank). Chosen by
 # benchmarks/fit_cross_script.py on the dev sets of ../shared/eval (mlqa-dev English questions
@@ -54,198 +50,6 @@ W_NAMES = 0.04
 # grid and the leave-one-dataset-out choice.
 CROSS_SCRIPT_SENTENCE_WEIGHT = 0.5
 CROSS_SCRIPT_RESCORE_TOP = 10
-# The "typical" cosine of a question in a language: the median of its dense ranking from this
-# rank on (the few best are the candidates themselves, not the background).
-TYPICAL_FROM_RANK = 5
-
-
-@dataclass(frozen=True)
-class FusionWeights:
-    words: float = W_WORDS
-    names: float = W_NAMES
-    conversation: float = 0.0  # head start of passages in the conversation's articles (bot/answering/chain.py)
-
-
-@dataclass
-class Candidate:
-    """A passage proposed by some channel, with what every channel says of it."""
-
-    chunk: StoredChunk
-    dense: float  # cosine to the question
-    relative: float  # cosine minus the question's typical cosine in the passage's language
-    bm25: float  # raw BM25 score over words (0: not among BM25's best)
-    words: float  # BM25 / the question's best BM25, times the corpus' coverage of its words
-    names: float  # idf-weighted share of the question's (corpus-known) name keys it holds
-    same_script: bool  # written in the question's script
-    prior: bool = False  # in an article the conversation was about
-
-
-@dataclass
-class CandidateSet:
-    question: str
-    query_vector: np.ndarray
-    items: list[Candidate]
-    dense_scores: list[float] = field(default_factory=list)  # cosines of the dense ranking(s), best first
-
-    def __iter__(self) -> Iterator[Candidate]:
-        return iter(self.items)
-
-
-def fuse(cands: Iterable[Candidate], weights: FusionWeights = FusionWeights()) -> list[tuple[Candidate, float]]:
-    """Rank candidates: relative cosine, plus BM25 for passages in the question's script (an
-    English word matching an English article says nothing about an Arabic one), plus the share of
-    the question's names for passages in another script (Haftar ↔ حفتر). Both lexical terms are
-    0..1 per question, so the weights mean the same in every corpus and language."""
-    scored = [
-        (
-            c,
-            c.relative
-            + (weights.words * c.words if c.same_script else weights.names * c.names)
-            + weights.conversation * c.prior,
-        )
-        for c in cands
-    ]
-    scored.sort(key=lambda cs: (-cs[1], cs[0].chunk.id))
-    return scored
-
-
-def _typical(scores: Sequence[float]) -> float:
-    tail = scores[TYPICAL_FROM_RANK:] or scores[-1:]
-    return float(np.median(tail))
-
-
-class InvalidFilter(NewsbotError):
-    """A retrieval filter that cannot be applied (e.g. an unreadable date)."""
-
-
-@dataclass
-class Filters:
-    """Restrict retrieval to an article, a source, or a date range (ISO dates, inclusive)."""
-
-    article_id: str | None = None
-    source: str | None = None
-    since: str | None = None
-    until: str | None = None
-    exclude: tuple[str, ...] = ()  # article ids to leave out (evaluation: leave-article-out)
-    exclude_chunks: tuple[str, ...] = ()  # chunk ids to leave out (calibration: leave-passage-out)
-
-    def __post_init__(self) -> None:
-        for name in ("since", "until"):
-            value = getattr(self, name)
-            if value and date_ordinal(value) is None:
-                raise InvalidFilter(f"--{name} {value!r}: expected a date like 2024-06-03, 2024-06 or 2024")
-        # Parsed once: ``accepts`` runs for every BM25 candidate of a filtered question.
-        self._lo = date_ordinal(self.since)
-        self._hi = date_ordinal(self.until, end=True)
-
-    def is_empty(self) -> bool:
-        return not (self.article_id or self.source or self.since or self.until or self.exclude or self.exclude_chunks)
-
-    def chroma_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.article_id:
-            clauses.append({"article_id": self.article_id})
-        if self.source:
-            clauses.append({"source": self.source})
-        if self.exclude:
-            clauses.append({"article_id": {"$nin": list(self.exclude)}})
-        lo, hi = self._lo, self._hi
-        if lo is not None:
-            clauses.append({"date_ord": {"$gte": lo}})
-        if hi is not None:
-            clauses.append({"date_ord": {"$lte": hi}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def accepts(self, meta: dict[str, Any]) -> bool:
-        if self.article_id and meta.get("article_id") != self.article_id:
-            return False
-        if self.source and meta.get("source") != self.source:
-            return False
-        if self.exclude and meta.get("article_id") in self.exclude:
-            return False
-        lo, hi = self._lo, self._hi
-        if lo is not None or hi is not None:
-            ordinal = meta.get("date_ord")
-            if ordinal is None:
-                return False
-            if lo is not None and ordinal < lo:
-                return False
-            if hi is not None and ordinal > hi:
-                return False
-        return True
-
-
-@dataclass
-class Passage:
-    """A retrieved chunk with its scores."""
-
-    chunk_id: str
-    article_id: str
-    text: str
-    start: int  # offsets of the chunk in the article text
-    end: int
-    meta: dict[str, Any]
-    score: float = 0.0  # fused (RRF)
-    dense: float | None = None  # cosine similarity to the question
-    bm25: float | None = None
-    rank: int = 0
-    relative: float = 0.0  # dense minus the question's typical cosine in the passage's language
-    same_script: bool = True  # written in the question's script
-
-    @property
-    def title(self) -> str:
-        return str(self.meta.get("title", ""))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rank": self.rank,
-            "chunk_id": self.chunk_id,
-            "article_id": self.article_id,
-            "title": self.title,
-            "text": self.text,
-            "score": round(self.score, 6),
-            "dense": None if self.dense is None else round(self.dense, 6),
-            "bm25": None if self.bm25 is None else round(self.bm25, 6),
-        }
-
-
-@dataclass
-class Evidence:
-    """A sentence of a retrieved passage, scored against the question."""
-
-    passage: Passage
-    start: int  # offsets in the ARTICLE text
-    end: int
-    text: str
-    dense: float
-    lexical: float
-    relative: float = 0.0  # dense minus the question's typical cosine in the passage's language
-    score: float = 0.0
-    # The question's terms that count over this passage (idf-weighted; shared, not copied) and
-    # those the sentence holds: ``lexical`` is the weighted share of ``terms`` in ``matched``.
-    terms: dict[str, float] = field(default_factory=dict)
-    matched: frozenset[str] = frozenset()
-
-
-@dataclass
-class Retrieval:
-    question: str
-    passages: list[Passage]
-    query_vector: np.ndarray
-    dense_scores: list[float] = field(default_factory=list)  # cosines of the whole dense ranking
-    passage_overlap: float = 0.0  # share of the question's terms found in the top passages
-    evidence: list[Evidence] = field(default_factory=list)
-    # Set by the chain: what was searched (an LLM may condense a follow-up) and with what context.
-    search_question: str = ""
-    conversation: Any = None
-    prior_articles: tuple[str, ...] = ()
-
-
-def _chunk_filter_meta(chunk: StoredChunk) -> dict[str, Any]:
-    meta = chunk.metadata
-    return {k: meta.get(k) for k in ("article_id", "source", "date_ord", "lang")}
 
 
 class HybridRetriever:
@@ -328,7 +132,7 @@ class HybridRetriever:
                 items = []
                 for c in page:
                     self._article_chunks.setdefault(c.article_id, []).append(c.id)
-                    self._chunk_meta[c.id] = meta = _chunk_filter_meta(c)
+                    self._chunk_meta[c.id] = meta = chunk_filter_meta(c)
                     self._count_lang(meta, +1)
                     items.append((c.id, c.text))
                 self.bm25.add(items)
@@ -568,10 +372,10 @@ class HybridRetriever:
                     dense[chunk.id] = (chunk, float(np.asarray(vec, dtype=np.float32) @ qvec))
 
         # The question's typical cosine in each language: the middle of that language's dense
-        # ranking below its top few (``_typical``).
+        # ranking below its top few (``typical_cosine``).
         pooled = sorted((s for scores in by_lang.values() for s in scores), reverse=True)
-        typical = {lang: _typical(scores) for lang, scores in by_lang.items() if scores}
-        fallback = _typical(pooled) if pooled else 0.0
+        typical = {lang: typical_cosine(scores) for lang, scores in by_lang.items() if scores}
+        fallback = typical_cosine(pooled) if pooled else 0.0
         q_names = {t: self.names.idf(t) for t in dict.fromkeys(name_keys(question)) if self.names.df(t)}
         coverage = self.lexical_coverage(question)
         best_bm25 = max(bm25_hits.values(), default=0.0) or 1.0
@@ -643,7 +447,7 @@ class HybridRetriever:
         Terms the corpus has never seen weigh as much as the rarest known term: an English
         question over Arabic articles scores ~0 and BM25 then has (almost) no say in the fusion.
         """
-        return _coverage(self.bm25, tokenize(text))
+        return term_coverage(self.bm25, tokenize(text))
 
     # ---------------------------------------------------------------- sentence evidence
 
@@ -711,7 +515,7 @@ class HybridRetriever:
         for p in retrieval.passages[:top_passages]:
             spans.extend((p, s, e, text, v) for s, e, text, v in self.sentences(p))
         # Titles and headings name a topic; they don't state the fact that answers a question.
-        statements = [sp for sp in spans if not _is_heading(sp[0], sp[1], sp[2])]
+        statements = [sp for sp in spans if not is_heading_sentence(sp[0], sp[1], sp[2])]
         spans = statements or spans
         if not spans:
             return []
@@ -722,12 +526,12 @@ class HybridRetriever:
         same = {p.chunk_id: p.same_script for p in passages}
         top3 = passages[:3]
         retrieval.passage_overlap = (
-            sum(_overlap(terms[same[p.chunk_id]], p.text) for p in top3) / len(top3) if top3 else 0.0
+            sum(term_overlap(terms[same[p.chunk_id]], p.text) for p in top3) / len(top3) if top3 else 0.0
         )
         out = []
         for (p, s, e, text, _), d in zip(spans, dense):
             weights = terms[same[p.chunk_id]]
-            matched = _matched(weights, text)
+            matched = matched_terms(weights, text)
             # The sentence's cosine against the question's typical one in the passage's language.
             offset = (p.dense or 0.0) - p.relative
             out.append(
@@ -761,46 +565,3 @@ class HybridRetriever:
 
 def _script(text: str) -> str:
     return detect_language(text) or "en"
-
-
-def _matched(terms: dict[str, float], text: str) -> frozenset[str]:
-    """The ``terms`` that occur in ``text`` (as words or name keys)."""
-    present = set(tokenize(text)) | set(name_keys(text))
-    return frozenset(t for t in terms if t in present)
-
-
-def share_of(terms: dict[str, float], matched: Iterable[str]) -> float:
-    """idf-weighted share of ``terms`` in ``matched``."""
-    total = sum(terms.values())
-    return sum(terms[t] for t in set(matched) if t in terms) / total if total else 0.0
-
-
-def _overlap(terms: dict[str, float], text: str) -> float:
-    """idf-weighted share of ``terms`` that occur in ``text`` (as words or name keys)."""
-    return share_of(terms, _matched(terms, text))
-
-
-def _is_heading(passage: Passage, start: int, end: int) -> bool:
-    """Is this sentence a whole line shaped like a heading (see ingest.chunking)?"""
-    text = passage.text
-    s, e = start - passage.start, end - passage.start
-    whole_line = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
-    return whole_line and is_heading_line(text[s:e])
-
-
-def _coverage(index: BM25Index, tokens: Sequence[str]) -> float:
-    """idf-weighted share of ``tokens`` the index knows; unknown tokens weigh the most."""
-    terms = list(dict.fromkeys(tokens))
-    n = len(index)
-    if not terms or n == 0:
-        return 0.0
-    max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-    total = known = 0.0
-    for t in terms:
-        if index.df(t):
-            weight = index.idf(t)
-            known += weight
-        else:
-            weight = max_idf
-        total += weight
-    return known / total if total else 0.0

@@ -211,7 +211,7 @@ def _filter_options(fn):
 def ask(obj: Context, question: str, as_json: bool, k, history, source, since, until, article) -> None:
     """Answer a question from the stored articles, with numbered sources."""
 
-    from bot.retrieval.hybrid import Filters, InvalidFilter
+    from bot.retrieval.filters import Filters, InvalidFilter
 
     try:
         Filters(**{key: v for key, v in _filters(source, since, until, article).items() if v})
@@ -338,7 +338,8 @@ def serve(obj: Context, host: str, port: int) -> None:
 @click.pass_obj
 def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Path | None, no_serve: bool) -> None:
     """Benchmark ingest, question latency at 1k-100k chunks and serve; each figure beside its goal."""
-    from bot.measure.bench.runner import BenchOptions, format_report, parse_sizes, run_bench
+    from bot.measure.bench.report import format_report
+    from bot.measure.bench.runner import BenchOptions, parse_sizes, run_bench
 
     def go():
         settings = obj.settings

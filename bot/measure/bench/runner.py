@@ -1,3 +1,4 @@
+# Over 400 lines: Bench is one class whose steps (ingest, sized stores, questions, serve) share its cache folders and app.
 """``newsbot bench``: ingest throughput, question latency at corpus size, serve memory and start-up.
 
 Every figure is printed beside the limit it is judged against, and every limit is a ratio to a
@@ -35,136 +36,35 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot.measure.bench.corpus import SyntheticNews, article_file_text
+from bot.measure.bench.machine import PeakRSS, free_port, ms, rss_mb, wait_for_index_saves
+from bot.measure.bench.report import GOALS, QUERY_GOAL_SIZES, goals_met
 from ingest.chunking import chunk_article
 from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import ConfigError, NewsbotError
 from ingest.text.sentences import split_sentences
-from ingest.types import Article
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the synthetic corpus or the way sized stores are built changes (invalidates caches).
 CORPUS_FORMAT = 2
-GOALS = {"ingest_ratio": 0.85, "query_ratio": 1.5, "serve_rss_mb": 1536.0}
-QUERY_GOAL_SIZES = (10_000, 100_000)  # the question goal applies at these sizes
 NOISE = 0.35  # per-dimension noise scale (x 1/sqrt(dim)): cosine to the real vector ~0.94
 
 Log = Callable[[str], None]
 
 
-# =========================================================================== synthetic news
-
-
-_EN_FUNCTION = (
-    "the of and in to a said on for with by at from was has that is as after its were will "
-    "have been their they which an this over more than two three new also would about last"
-).split()
-_AR_FUNCTION = "في من على إلى أن التي الذي قال مع عن بعد هذا هذه كان وقد حيث بين خلال منذ أكثر".split()
-_EN_ONSETS = ["b", "br", "c", "ch", "d", "f", "g", "gr", "h", "k", "l", "m", "n", "p", "pr", "r", "s", "st", "t", "tr", "v", "w"]
-_EN_VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou"]
-_EN_CODAS = ["", "", "n", "r", "s", "t", "l", "nd", "st", "m"]
-_AR_LETTERS = list("ابتثجحخدذرزسشصضطظعغفقكلمنهوي")
-
-
-def _en_words(rng: np.random.Generator, n: int) -> list[str]:
-    syllables = rng.integers(1, 4, size=n)
-    onsets = rng.integers(0, len(_EN_ONSETS), size=(n, 3))
-    vowels = rng.integers(0, len(_EN_VOWELS), size=(n, 3))
-    codas = rng.integers(0, len(_EN_CODAS), size=n)
-    return [
-        "".join(_EN_ONSETS[o] + _EN_VOWELS[v] for o, v in zip(onsets[i, :k], vowels[i, :k])) + _EN_CODAS[codas[i]]
-        for i, k in enumerate(syllables.tolist())
-    ]
-
-
-def _ar_words(rng: np.random.Generator, n: int) -> list[str]:
-    lengths = rng.integers(3, 7, size=n)
-    letters = rng.integers(0, len(_AR_LETTERS), size=(n, 6))
-    article = rng.random(n) < 0.3
-    return [
-        ("ال" if article[i] else "") + "".join(_AR_LETTERS[x] for x in letters[i, :k])
-        for i, k in enumerate(lengths.tolist())
-    ]
-
-
-class SyntheticNews:
-    """Deterministic pseudo-news articles with a Zipf vocabulary per language."""
-
-    def __init__(self, seed: int = 0, vocabulary: int = 30_000) -> None:
-        rng = np.random.default_rng(seed)
-        self.seed = seed
-        self.vocab = {
-            "en": list(dict.fromkeys(_en_words(rng, vocabulary * 2)))[:vocabulary],
-            "ar": list(dict.fromkeys(_ar_words(rng, vocabulary * 2)))[:vocabulary],
-        }
-        ranks = np.arange(1, vocabulary + 1, dtype=np.float64)
-        weights = 1.0 / (ranks + 20.0) ** 1.07  # Zipf-Mandelbrot: no content word is as common as "the"
-        self.cdf = np.cumsum(weights / weights.sum())
-        self.function = {"en": _EN_FUNCTION, "ar": _AR_FUNCTION}
-
-    def _words(self, rng: np.random.Generator, lang: str, n: int) -> list[str]:
-        """``n`` words: ~30% function words, ~3% numbers, the rest Zipf-distributed vocabulary."""
-        vocab, function = self.vocab[lang], self.function[lang]
-        kind = rng.random(n)
-        ranks = np.minimum(np.searchsorted(self.cdf, rng.random(n)), len(vocab) - 1)
-        fidx = rng.integers(0, len(function), size=n)
-        nums = rng.integers(2, 5000, size=n)
-        return [
-            function[f] if r < 0.3 else str(x) if r < 0.33 else vocab[j]
-            for r, j, f, x in zip(kind.tolist(), ranks.tolist(), fidx.tolist(), nums.tolist())
-        ]
-
-    def sentence(self, rng: np.random.Generator, lang: str) -> str:
-        words = self._words(rng, lang, int(rng.integers(8, 24)))
-        if lang == "en":
-            words[0] = words[0].capitalize()
-        return " ".join(words) + "."
-
-    def article(self, i: int) -> Article:
-        rng = np.random.default_rng((self.seed, i))
-        lang = "en" if rng.random() < 0.6 else "ar"
-        title = " ".join(self._words(rng, lang, int(rng.integers(5, 10))))
-        date = f"20{int(rng.integers(18, 25))}-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}"
-        paragraphs = [
-            " ".join(self.sentence(rng, lang) for _ in range(int(rng.integers(2, 5))))
-            for _ in range(int(rng.integers(4, 16)))
-        ]
-        text = "\n\n".join([title, date, *paragraphs])
-        return Article(
-            id=f"bench-{self.seed}-{i}",
-            text=text,
-            title=title,
-            date=date,
-            source=f"source{i % 7}",
-            url=None,
-            lang=lang,
-            path=None,
-        )
-
-
-def article_file_text(article: Article) -> str:
-    """The article as a ``.txt`` file the loaders read back (title line, date line, paragraphs)."""
-    return article.text + "\n"
-
-
-# =========================================================================== small helpers
-
-
-def _ms(values: Sequence[float], percent: float) -> float:
-    """A percentile of durations in seconds, in milliseconds."""
-    return round(float(np.percentile(values, percent)) * 1000, 1)
+# =========================================================================== options
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -186,55 +86,6 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes:
         raise ConfigError("--sizes: give at least one size, e.g. 1000,10000")
     return sorted(set(sizes))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int, field: str = "VmHWM") -> float | None:
-    """Peak (``VmHWM``) or current (``VmRSS``) resident set size of a live process, in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
-
-
-class _PeakRSS:
-    """This process's highest resident set size while the block runs (sampled every 20 ms), so
-    each phase of one process gets its own peak (``VmHWM`` only ever grows)."""
-
-    def __enter__(self) -> _PeakRSS:
-        import threading
-
-        self.peak_mb = _rss_mb(os.getpid(), "VmRSS") or 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak_mb = max(self.peak_mb, _rss_mb(os.getpid(), "VmRSS") or 0.0)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_mb = max(self.peak_mb, _rss_mb(os.getpid(), "VmRSS") or 0.0)
-
-
-def _wait_for_index_saves() -> None:
-    """Let the thread that writes the keyword index file finish (bot/retrieval/hybrid.py)."""
-    import threading
-
-    for th in threading.enumerate():
-        if th.name == "keyword-index-save":
-            th.join()
 
 
 def _slug(text: str) -> str:
@@ -298,7 +149,7 @@ class Bench:
         self.log(f"ingest: {n} synthetic articles, {len(texts)} chunks; warming up the embedder")
         self.emb.embed_documents(texts[:8])
 
-        with _PeakRSS() as raw_mem:
+        with PeakRSS() as raw_mem:
             t0 = time.perf_counter()
             raw = self.emb.embed_documents(texts)
             raw_s = time.perf_counter() - t0
@@ -308,7 +159,7 @@ class Bench:
         app = self.app_for(workdir / "db", "bench-ingest")
         ingestor = app.ingestor  # wired exactly as `newsbot ingest` wires it
         store = app.store
-        with _PeakRSS() as ingest_mem:
+        with PeakRSS() as ingest_mem:
             t0 = time.perf_counter()
             report = ingestor.ingest_paths([folder])
             ingest_s = time.perf_counter() - t0
@@ -471,7 +322,7 @@ class Bench:
         t0 = time.perf_counter()
         app.chain.retriever.sync()
         cold_s = time.perf_counter() - t0
-        _wait_for_index_saves()
+        wait_for_index_saves()
         del app
         gc.collect()
         app = self.app_for(db, "bench")
@@ -514,10 +365,10 @@ class Bench:
             "bm25_load_s": round(load_s, 2),
             "index_build_s": round(cold_s, 2),
             "index_load_s": round(load_s, 2),
-            "answer_p50_ms": _ms(ans_t, 50),
-            "answer_p95_ms": _ms(ans_t, 95),
-            "baseline_p50_ms": _ms(base_t, 50),
-            "baseline_p95_ms": _ms(base_t, 95),
+            "answer_p50_ms": ms(ans_t, 50),
+            "answer_p95_ms": ms(ans_t, 95),
+            "baseline_p50_ms": ms(base_t, 50),
+            "baseline_p95_ms": ms(base_t, 95),
         }
         out["ratio_p50"] = round(out["answer_p50_ms"] / out["baseline_p50_ms"], 3)
         del app  # the chain goes with this call's frame
@@ -544,7 +395,7 @@ class Bench:
             from gradio_client import Client
         except ImportError:  # pragma: no cover - gradio pulls it in
             return {"skipped": "gradio_client is not installed"}
-        port = _free_port()
+        port = free_port()
         s = self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
         env.update(
@@ -596,14 +447,14 @@ class Bench:
                 t = time.perf_counter()
                 client.predict(q, s.k, "extractive", api_name="/chat")
                 times.append(time.perf_counter() - t)
-            rss, now = _rss_mb(proc.pid), _rss_mb(proc.pid, "VmRSS")
+            rss, now = rss_mb(proc.pid), rss_mb(proc.pid, "VmRSS")
             return {
                 "store": db.parent.name,
                 "questions": len(qs),
                 "first_answer_s": round(first_s, 2),
                 "peak_rss_mb": None if rss is None else round(rss, 1),
                 "rss_after_mb": None if now is None else round(now, 1),
-                "answer_p50_ms_over_http": _ms(times, 50) if times else None,
+                "answer_p50_ms_over_http": ms(times, 50) if times else None,
             }
         finally:
             proc.send_signal(signal.SIGINT)
@@ -667,64 +518,5 @@ class Bench:
         return result
 
 
-def goals_met(result: dict[str, Any]) -> dict[str, bool | None]:
-    met: dict[str, bool | None] = {"ingest_ratio": result["ingest_ratio"] >= GOALS["ingest_ratio"]}
-    for size, ratio in result["query_ratio"].items():
-        if int(size) in QUERY_GOAL_SIZES:
-            met[f"query_ratio@{size}"] = ratio <= GOALS["query_ratio"]
-    rss = result.get("serve_rss_mb")
-    met["serve_rss_mb"] = None if rss is None else rss <= GOALS["serve_rss_mb"]
-    return met
-
-
 def run_bench(app: Any, options: BenchOptions, log: Log | None = None) -> dict[str, Any]:
     return Bench(app, options, log).run()
-
-
-def format_report(r: dict[str, Any]) -> list[str]:
-    """The figures as text, each beside its limit."""
-
-    def mark(ok: bool | None) -> str:
-        return "" if ok is None else ("  ok" if ok else "  MISSED")
-
-    met = r["met"]
-    ing = r["ingest"]
-    lines = [
-        f"newsbot bench — embedder {r['embedder']}, answerer {r['answerer']}, k={r['k']}, "
-        f"{r['machine']['cpus']} CPUs",
-        f"ingest      {ing['ingest_chunks_per_s']:.1f} chunks/s vs raw encode {ing['raw_chunks_per_s']:.1f} chunks/s "
-        f"({ing['chunks']} chunks) = {r['ingest_ratio']:.2f}x   goal >= {GOALS['ingest_ratio']:.2f}x"
-        + mark(met["ingest_ratio"]),
-        f"            peak RSS {ing['ingest_peak_rss_mb']:.0f} MB ingesting, {ing['raw_peak_rss_mb']:.0f} MB raw encoding",
-    ]
-    peer = ing.get("peer") or {}
-    if "articles_per_s" in peer:
-        lines.append(
-            f"            {ing['articles_per_s']:.2f} articles/s vs the plain LangChain pipeline {peer['articles_per_s']:.2f}"
-            f" articles/s on the same files and model ({peer['chunks']} chunks of 1000/200) = {ing['vs_peer']:.2f}x"
-        )
-    for size, s in r["sizes"].items():
-        goal = f"goal <= {GOALS['query_ratio']:.1f}x" if int(size) in QUERY_GOAL_SIZES else "(no goal)"
-        lines.append(
-            f"questions @{int(size):>7,} chunks  answer p50 {s['answer_p50_ms']:.0f} ms / p95 {s['answer_p95_ms']:.0f} ms"
-            f" vs embed+query p50 {s['baseline_p50_ms']:.0f} ms / p95 {s['baseline_p95_ms']:.0f} ms"
-            f" = {s['ratio_p50']:.2f}x   {goal}" + mark(met.get(f"query_ratio@{size}"))
-            + f"   (keyword index: built {s['index_build_s']:.2f} s, loaded {s['index_load_s']:.2f} s;"
-            f" {s['answered']}/{s['questions']} answered)"
-        )
-    sv = r["serve"]
-    if "skipped" in sv:
-        lines.append(f"serve       skipped: {sv['skipped']}")
-    else:
-        lines.append(
-            f"serve       peak RSS {sv['peak_rss_mb']:.0f} MB after {sv['questions']} questions"
-            f"   goal <= {GOALS['serve_rss_mb']:.0f} MB" + mark(met["serve_rss_mb"])
-        )
-        warm = sv.get("first_answer_warm_s")
-        lines.append(
-            f"serve       first answer {sv['first_answer_cold_s']:.1f} s after start without the keyword index file"
-            + (f", {warm:.1f} s with it" if warm is not None else "") + f" ({sv['store']})"
-        )
-    lines += [f"note: {n}" for n in r["notes"]]
-    lines.append(f"total {r['total_s']:.0f} s")
-    return lines

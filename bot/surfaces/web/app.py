@@ -14,120 +14,40 @@ through a small script (``OPENER_JS``).
 
 from __future__ import annotations
 
-import functools
-import hmac
 import logging
-import os
-import secrets
 import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import gradio as gr
 
-from bot.answering.chain import EmptyStoreError
 from bot.surfaces import feedback
 from bot.surfaces.web import chats
 from bot.surfaces.web import render as fmt
-from ingest.errors import ConfigError, NewsbotError
+from bot.surfaces.web import render_article as fmt_article
+from bot.surfaces.web import render_corpus as fmt_corpus
+from bot.surfaces.web.auth import LoginGuard, parse_auth, ui_secret
+from bot.surfaces.web.handlers import Handlers
+from ingest.errors import ConfigError
 from ingest.loaders.files import SUPPORTED_EXTENSIONS
-from ingest.pipeline import FileFailure, IngestReport
-from ingest.text.textnorm import detect_lang
 
 logger = logging.getLogger(__name__)
 
-# Earlier results passed to the chain as history (follow-ups look back a few turns at most).
-HISTORY_TURNS = 6
 
-CSS = """
-.nb-msg { unicode-bidi: plaintext; text-align: start; }
-.nb-srcline, .nb-srcline *, .nb-notice, .nb-error { text-align: start; }
-#nb-question textarea { unicode-bidi: plaintext; text-align: start; }
-.nb-srcline { margin-top: .5em; font-size: .9em; opacity: .9; }
-.nb-srcline ul { margin: .2em 0; padding-inline-start: 1.2em; }
-a.nb-cite { text-decoration: none; font-weight: 600; cursor: pointer; }
-#nb-sources-panel { max-height: 70vh; overflow-y: auto; }
-.nb-turn { margin-bottom: 1.2em; }
-.nb-turn-head { border-bottom: 1px solid var(--border-color-primary); padding-bottom: .2em; margin-bottom: .5em; }
-.nb-turn-q { opacity: .75; }
-.nb-source { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: .5em .7em; margin: .5em 0;
-             scroll-margin: 1em; transition: box-shadow .3s; }
-.nb-source.nb-active, .nb-source:target { box-shadow: 0 0 0 3px var(--color-accent); }
-.nb-source-head { font-weight: 600; }
-.nb-meta { font-size: .85em; opacity: .8; margin: .2em 0 .4em; overflow-wrap: anywhere; }
-.nb-passage { line-height: 1.6; unicode-bidi: plaintext; }
-.nb-hedge { font-size: .9em; opacity: .75; font-style: italic; margin-bottom: .3em; unicode-bidi: plaintext; text-align: start; }
-.nb-badge { font-style: normal; font-size: .8em; border: 1px solid currentColor; border-radius: 4px; padding: 0 .3em; margin-inline-end: .3em; }
-.nb-low { opacity: .9; }
-mark.nb-quote { background: #ffe066; color: #111; padding: 0 .1em; border-radius: 2px; }
-.nb-article { line-height: 1.7; max-width: 60em; }
-.nb-article-head { border-bottom: 1px solid var(--border-color-primary); margin-bottom: .8em; padding-bottom: .4em;
-                   position: sticky; top: 0; z-index: 1; background: var(--background-fill-primary); }
-.nb-article-title { margin: .2em 0; display: inline; }
-.nb-article-note { font-size: .85em; opacity: .8; margin-top: .3em; }
-.nb-article-body p { unicode-bidi: plaintext; text-align: start; margin: .6em 0; }
-.nb-lang { font-size: .75em; border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 .35em; margin-inline-start: .4em; opacity: .85; white-space: nowrap; }
-mark.nb-focus { background: #ffd43b; box-shadow: 0 0 0 2px #f59f00; }
-mark.nb-also { background: #fff3bf; }
-sup.nb-also-n { font-size: .7em; opacity: .8; }
-a.nb-open { cursor: pointer; }
-b.nb-term { font-weight: 700; text-decoration: underline dotted; text-underline-offset: .2em; }
-.nb-debug table, .nb-articles table { font-size: .85em; border-collapse: collapse; }
-.nb-articles table { font-size: .95em; }
-.nb-debug td, .nb-debug th, .nb-articles td, .nb-articles th { border: 1px solid var(--border-color-primary); padding: .2em .4em; vertical-align: top; text-align: start; }
-"""
+def _asset(name: str) -> str:
+    """A static file of the web app (``assets/``, shipped as package data)."""
+    return (resources.files("bot.surfaces.web") / "assets" / name).read_text(encoding="utf-8")
 
+
+CSS = _asset("app.css")
 # Clicking a citation link: bring the passage into view in the sources panel and mark it.
-CLICK_JS = """
-() => {
-  document.addEventListener('click', (ev) => {
-    const open = ev.target && ev.target.closest ? ev.target.closest('a.nb-open') : null;
-    if (open) {
-      ev.preventDefault();
-      ev.stopPropagation();
-      const d = open.dataset;
-      const detail = d.article !== undefined ? {article: d.article} : {turn: Number(d.turn), n: Number(d.n)};
-      if (window.nbOpenArticle) window.nbOpenArticle(detail);
-      return;
-    }
-    const a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#nb-cite-"]') : null;
-    if (!a) return;
-    const el = document.getElementById(a.getAttribute('href').slice(1));
-    if (!el) return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    document.querySelectorAll('.nb-source.nb-active').forEach((x) => x.classList.remove('nb-active'));
-    el.classList.add('nb-active');
-    el.scrollIntoView({behavior: 'smooth', block: 'center'});
-  }, true);
-}
-"""
-
+CLICK_JS = _asset("click.js")
 # Links that open the article view (class nb-open, in answers, the sources panel, the corpus
 # table) hand their data to the opener component, which sends it to the server as its click event.
-OPENER_JS = "window.nbOpenArticle = (detail) => trigger('click', detail);"
-
+OPENER_JS = _asset("opener.js")
 # The article view: once it is shown, bring the highlighted sentence into view (the view may be
 # drawn before its tab is visible, hence the retries).
-FOCUS_JS = """
-const focus = () => {
-  let tries = 0;
-  const go = () => {
-    const mark = element.querySelector('#nb-article-focus');
-    const target = mark || element.querySelector('.nb-article');
-    if (target && target.getClientRects().length) {
-      target.scrollIntoView({block: mark ? 'center' : 'start'});
-    } else if (++tries < 60) {
-      setTimeout(go, 50);
-    }
-  };
-  go();
-};
-focus();
-watch('value', focus);
-"""
+FOCUS_JS = _asset("focus.js")
 
 NO_LLM_NOTICE = (
     "**No LLM configured:** answers are sentences quoted from the articles. To have an LLM write "
@@ -138,297 +58,9 @@ NO_LLM_NOTICE = (
 )
 
 
-def _empty_store_placeholder() -> str:
-    return (
-        f'<div dir="ltr">{fmt.esc(fmt.t("en", "empty_store"))}</div>'
-        f'<div dir="rtl">{fmt.esc(fmt.t("ar", "empty_store"))}</div>'
-    )
-
-
-def _earlier_list(kept: Any) -> gr.Dropdown:
-    listed = chats.choices(kept)
-    return gr.Dropdown(choices=listed, value=None, visible=bool(listed))
-
-
-#: Seconds an LLM question waits for a free LLM slot before it is told the LLM is busy.
-LLM_SLOT_WAIT = 2.0
-
-
-class _Handlers:
-    """The event handlers, bound to one App (shared by all sessions)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        # LLM answers and extractive answers each get NEWSBOT_CONCURRENCY slots, inside a Gradio
-        # limit of twice that: slow LLM answers can no longer hold every worker while extractive
-        # questions wait. An LLM question that finds no slot is told so at once rather than
-        # queued (a queued one would hold a worker too).
-        slots = max(1, int(getattr(app.settings, "concurrency", 4)))
-        self._slots = {"llm": threading.BoundedSemaphore(slots), "extractive": threading.BoundedSemaphore(slots)}
-
-    @functools.cached_property
-    def feedback_log(self) -> feedback.FeedbackLog:
-        return feedback.FeedbackLog(self.app.settings.feedback_path())
-
-    # ---------------------------------------------------------------- chat
-
-    def respond(self, question: str, k: int, answerer: str, messages: list, results: list):
-        """Stream an answer. Yields (chatbot, messages, results, sources, debug, textbox)."""
-        question = (question or "").strip()
-        messages = list(messages or [])
-        results = list(results or [])
-        if not question:
-            yield messages, messages, results, gr.skip(), gr.skip(), ""
-            return
-        lang = detect_lang(question)
-        messages.append({"role": "user", "content": fmt.question_html(question)})
-        messages.append({"role": "assistant", "content": fmt.streaming_html("")})
-        debug: Any = gr.skip()
-        yield messages, messages, results, gr.skip(), debug, ""
-
-        request = {
-            "question": question,
-            "history": [r for r in results if not fmt.is_notice(r)][-HISTORY_TURNS:],
-            "k": int(k) if k else None,
-            "answerer": answerer or None,
-        }
-        kind = "extractive" if (answerer or getattr(self.app.chain, "answerer", "extractive")) == "extractive" else "llm"
-        slot = self._slots[kind]
-        if not slot.acquire(timeout=LLM_SLOT_WAIT if kind == "llm" else None):
-            yield self._notice(question, fmt.t(lang, "llm_busy"), lang, "notice", messages, results, debug)
-            return
-        try:
-            yield from self._answer(request, lang, messages, results, debug)
-        finally:
-            slot.release()
-
-    @staticmethod
-    def _notice(question: str, text: str, lang: str, kind: str, messages: list, results: list, debug: Any) -> tuple:
-        """The turn ends with a notice instead of an answer; it stays a turn of the chat."""
-        messages[-1] = {"role": "assistant", "content": fmt.notice_html(text, lang, kind)}
-        results.append(fmt.notice_result(question, text, lang, kind))
-        return messages, messages, results, gr.skip(), debug, ""
-
-    def _answer(self, request: dict[str, Any], lang: str, messages: list, results: list, debug: Any):
-        question = request["question"]
-        written = ""
-        result = None
-        try:
-            for event in self.app.chain.stream(request):
-                kind = event.get("event")
-                if kind == "retrieved":
-                    debug = fmt.retrieved_html(event.get("retrieved") or [], lang)
-                    yield messages, messages, results, gr.skip(), debug, ""
-                elif kind == "delta":
-                    written += event.get("text") or ""
-                    messages[-1] = {"role": "assistant", "content": fmt.streaming_html(written)}
-                    yield messages, messages, results, gr.skip(), debug, ""
-                elif kind == "result":
-                    result = event["result"]
-        except EmptyStoreError:
-            yield self._notice(question, fmt.t(lang, "empty_store"), lang, "notice", messages, results, debug)
-            return
-        except NewsbotError as exc:
-            yield self._notice(question, f"{fmt.t(lang, 'error')}: {exc}", lang, "error", messages, results, debug)
-            return
-        except Exception as exc:  # a bug: log it, tell the user briefly, keep the session alive
-            logger.exception("answering failed")
-            text = f"{fmt.t(lang, 'error')} ({type(exc).__name__})"
-            yield self._notice(question, text, lang, "error", messages, results, debug)
-            return
-        if result is None:  # pragma: no cover - the chain always ends with a result
-            return
-        turn = len(results)
-        results.append(result)
-        messages[-1] = {"role": "assistant", "content": fmt.answer_html(result, turn)}
-        debug = fmt.retrieved_html(result.get("retrieved") or [], lang)
-        yield messages, messages, results, fmt.sources_html(results), debug, ""
-
-    # ---------------------------------------------------------------- chats kept in the browser
-
-    @staticmethod
-    def _show(kept: dict, results: list) -> tuple:
-        """(chatbot, messages, results, sources, debug, question, kept chats, earlier-chats list)."""
-        messages = fmt.chat_messages(results)
-        earlier = _earlier_list(kept)
-        verdicts = [r.get("feedback") for r in results]  # the 👍/👎 already given, shown again
-        shown = gr.Chatbot(value=messages, feedback_value=verdicts)  # type: ignore[arg-type]  # dicts are messages
-        return shown, messages, results, fmt.sources_html(results), "", "", kept, earlier
-
-    def restore(self, messages: list, kept: Any):
-        """On page load: the chat this browser had open, and the list of its earlier ones (the
-        chat is left alone if a question was asked before this ran)."""
-        kept = chats.save(kept, [])
-        if messages:
-            return (*(gr.skip(),) * 7, _earlier_list(kept))
-        return self._show(kept, chats.current_results(kept))
-
-    @staticmethod
-    def keep(results: list, kept: Any):
-        """After each answer: the browser keeps the conversation (survives a reload)."""
-        kept = chats.save(kept, results)
-        return kept, _earlier_list(kept)
-
-    def new_chat(self, results: list, kept: Any):
-        kept = chats.start_new(chats.save(kept, results))
-        return self._show(kept, [])
-
-    def open_chat(self, chat_id: str | None, results: list, kept: Any):
-        if not chat_id:
-            return (gr.skip(),) * 8
-        kept = chats.switch_to(chats.save(kept, results), chat_id)
-        return self._show(kept, chats.current_results(kept))
-
-    # ---------------------------------------------------------------- article view
-
-    def open_article(self, results: list, evt: gr.EventData):
-        """A citation's or a corpus row's article, in the Article tab (see ``OPENER_JS``)."""
-        data = getattr(evt, "_data", None) or {}
-        store = self.app.store
-        if "article" in data:
-            article_id = str(data["article"])
-            record = store.article(article_id)
-            view = fmt.article_html(record.as_dict() if record else None, store.article_text(article_id))
-            return view, gr.Tabs(selected="article")
-        try:
-            turn, n = int(data["turn"]), int(data["n"])
-            result = results[turn]
-            citation = next(c for c in result.get("citations") or [] if c.get("n") == n)
-        except (KeyError, TypeError, ValueError, IndexError, StopIteration):
-            return gr.skip(), gr.skip()
-        article_id = str(citation.get("article_id"))
-        record = store.article(article_id)
-        same = [c for c in result.get("citations") or [] if c.get("article_id") == article_id]
-        view = fmt.article_html(
-            record.as_dict() if record else None, store.article_text(article_id) if record else None,
-            citations=same, focus=n, question=str(result.get("question") or ""), lang=result.get("language"),
-        )
-        return view, gr.Tabs(selected="article")
-
-    # ---------------------------------------------------------------- feedback
-
-    def feedback(self, results: list, evt: gr.LikeData, request: gr.Request):
-        """👍/👎 on an answer: one line in the feedback file; then offer a reason. Returns (reason
-        row, the record, results with the verdict noted so a restored chat shows it)."""
-        # Message 2i is turn i's question, 2i+1 its answer (a notice is a turn too).
-        index = evt.index if isinstance(evt.index, int) else -1
-        turn = index // 2 if index % 2 == 1 else -1
-        if not 0 <= turn < len(results) or fmt.is_notice(results[turn]):
-            return gr.skip(), None, gr.skip()
-        verdict = {True: "up", "Like": "up", False: "down", "Dislike": "down"}.get(evt.liked)
-        results = list(results)
-        results[turn] = {**results[turn], "feedback": {"up": "Like", "down": "Dislike"}.get(verdict or "")}
-        if verdict is None:  # the reader took the verdict back
-            return gr.update(visible=False), None, results
-        record = feedback.make_record(
-            results[turn], verdict, history=results[:turn], user=getattr(request, "username", None)
-        )
-        try:
-            self.feedback_log.append(record)
-        except feedback.FeedbackError as exc:
-            logger.error("%s", exc)
-            gr.Warning(str(exc))
-            return gr.skip(), None, gr.skip()
-        return gr.update(visible=True), record, results
-
-    def feedback_reason(self, reason: str | None, record: dict | None):
-        """The optional reason: the verdict's record again, with it (the last line of an id wins)."""
-        if record and (reason or "").strip():
-            try:
-                self.feedback_log.append({**record, "reason": feedback.one_line(reason)})
-            except feedback.FeedbackError as exc:
-                logger.error("%s", exc)
-                gr.Warning(str(exc))
-        return gr.update(visible=False), None, gr.update(value=None)
-
-    # ---------------------------------------------------------------- corpus
-
-    def corpus_views(self):
-        """(article table, remove dropdown, examples, chat placeholder) for the current corpus."""
-        records = self.app.store.articles()
-        examples = [[q] for q in fmt.example_questions(records)]
-        return (
-            fmt.articles_html(records),
-            gr.Dropdown(choices=fmt.article_choices(records), value=None, allow_custom_value=True),
-            gr.Dataset(samples=examples or [[""]], visible=bool(examples)),
-            gr.Chatbot(placeholder=None if records else _empty_store_placeholder()),
-        )
-
-    def ingest(self, files: list[str] | None, progress: gr.Progress = gr.Progress()):
-        """Ingest uploaded files with the CLI's validation; (report, *corpus views)."""
-        paths: list[Path] = []
-        names: dict[str, str] = {}
-        refused: list[str] = []
-        upload_root = Path(gr.utils.get_upload_folder()).resolve()
-        for f in files or []:
-            p = Path(f)
-            # Only files Gradio received in this upload: never a path elsewhere on the machine.
-            if p.is_symlink() or not p.is_file() or not p.resolve().is_relative_to(upload_root):
-                refused.append(p.name)
-                continue
-            paths.append(p)
-            names[str(p)] = p.name
-        if not paths and not refused:
-            return ("<p>Choose files to upload first.</p>", *self.corpus_views())
-
-        done = 0
-        total = len(paths)
-
-        def on_progress(event: str, path: str, detail: str) -> None:
-            nonlocal done, total
-            if event == "total":
-                total = max(int(detail), 1)
-            elif event in ("file", "failed") and path:
-                done += 1
-                progress((min(done, total), total), desc=names.get(path, Path(path).name), unit="files")
-
-        progress((0, max(total, 1)), desc="reading", unit="files")
-        try:
-            report = self.app.ingestor.ingest_paths(paths, progress=on_progress) if paths else IngestReport()
-        finally:
-            # The store keeps the article text; Gradio's copy of the upload is not needed again
-            # (it would stay in the temp folder for as long as the server runs).
-            for p in paths:
-                p.unlink(missing_ok=True)
-        report.failures.extend(FileFailure(name, "refused: not a file of this upload") for name in refused)
-        return (fmt.ingest_report_html(report, names), *self.corpus_views())
-
-    def remove(self, article_id: str | None):
-        if not article_id:
-            return ("<p>Choose an article to remove.</p>", *self.corpus_views())
-        removed = self.app.store.remove_article(article_id)
-        msg = f"removed {article_id}" if removed else f"no article with id {article_id}"
-        return (f"<p>{fmt.esc(msg)}</p>", *self.corpus_views())
-
-
-def ui_secret(settings: Any) -> str:
-    """The key of the chats kept in browsers: made once and kept with the store, so chats survive
-    a restart; a fresh one for this run if it cannot be kept (chats then last until a restart)."""
-    if getattr(settings, "ui_secret", None):
-        return str(settings.ui_secret)
-    path = Path(settings.ui_secret_path())
-    try:
-        secret = path.read_text(encoding="ascii").strip()
-        if len(secret) >= 16:
-            return secret
-    except (OSError, UnicodeDecodeError):
-        pass
-    secret = secrets.token_urlsafe(24)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(secret)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_text(encoding="ascii").strip() or secret
-    except OSError as exc:
-        logger.warning("cannot keep the chat key in %s (%s): chats in browsers last until a restart", path, exc)
-    return secret
-
-
 def build_ui(app: Any) -> gr.Blocks:
     """The Gradio app for one :class:`bot.wiring.App`. Launch it with :func:`launch_options`."""
-    h = _Handlers(app)
+    h = Handlers(app)
     chain = app.chain
     settings = app.settings
     answerers = ["extractive", *[name for name in getattr(chain, "chat_models", {}) if name != "extractive"]]
@@ -505,7 +137,7 @@ def build_ui(app: Any) -> gr.Blocks:
 
             with gr.Tab("Article", id="article"):
                 back = gr.Button("← Back to the chat", size="sm", elem_id="nb-back")
-                article_view = gr.HTML(fmt.article_placeholder_html(), elem_id="nb-article", js_on_load=FOCUS_JS)
+                article_view = gr.HTML(fmt_article.article_placeholder_html(), elem_id="nb-article", js_on_load=FOCUS_JS)
 
             with gr.Tab("Corpus", id="corpus"):
                 upload = gr.File(
@@ -517,7 +149,7 @@ def build_ui(app: Any) -> gr.Blocks:
                 )
                 ingest_btn = gr.Button("Ingest", variant="primary", elem_id="nb-ingest")
                 report = gr.HTML("", elem_id="nb-ingest-report", js_on_load=None)
-                table = gr.HTML(fmt.articles_html([]), elem_id="nb-articles", js_on_load=None)
+                table = gr.HTML(fmt_corpus.articles_html([]), elem_id="nb-articles", js_on_load=None)
                 with gr.Row():
                     # Custom values: the /remove API takes any id (the choices fill only in a browser
                     # session); remove() says when there is no such article.
@@ -557,56 +189,6 @@ def build_ui(app: Any) -> gr.Blocks:
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """``NEWSBOT_AUTH=user:password`` → ``(user, password)``."""
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ConfigError("NEWSBOT_AUTH must be user:password (both non-empty)")
-    return user, password
-
-
-class LoginGuard:
-    """The web UI's login check (``NEWSBOT_AUTH``), with a lockout against password guessing.
-
-    After ``free_failures`` wrong logins in a row, every login (right or wrong) is refused for
-    ``base_lockout`` seconds, doubling with each further failure up to ``max_lockout``; a right
-    login resets the count. Without it a script tried 200 passwords in 1.2 s. The lockout is for
-    the whole server, not per address (Gradio does not pass the client to the check): under an
-    attack the real user waits too, at most ``max_lockout`` after it stops.
-    """
-
-    def __init__(
-        self, user: str, password: str, *, free_failures: int = 5, base_lockout: float = 2.0,
-        max_lockout: float = 300.0, clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._user, self._password = user.encode(), password.encode()
-        self.free_failures, self.base_lockout, self.max_lockout = free_failures, base_lockout, max_lockout
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.failures = 0
-        self.locked_until = 0.0
-
-    def __call__(self, username: str, password: str) -> bool:
-        with self._lock:
-            now = self._clock()
-            if now < self.locked_until:
-                return False
-            ok = hmac.compare_digest(str(username).encode(), self._user) & hmac.compare_digest(
-                str(password).encode(), self._password
-            )
-            if ok:
-                self.failures = 0
-                return True
-            self.failures += 1
-            if self.failures >= self.free_failures:
-                wait = self.base_lockout * 2 ** (self.failures - self.free_failures)
-                self.locked_until = now + min(self.max_lockout, wait)
-                logger.warning("%d failed logins in a row: logins refused for %.0f s", self.failures, min(self.max_lockout, wait))
-            return False
 
 
 def launch_options(app: Any) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+window.nbOpenArticle = (detail) => trigger('click', detail);
