@@ -13,6 +13,7 @@ SHARED = ROOT.parent / "shared"
 SEED_ARTICLES = SHARED / "articles"
 SEED_QUESTIONS = SHARED / "eval" / "seed-dev.jsonl"
 ARCD = SHARED / "eval" / "arcd-dev"
+SEED = SEED_ARTICLES / "yevkurov-haftar-2024-06-03.txt"  # the one seed article the chain tests ingest
 
 # Nothing in the test suite may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

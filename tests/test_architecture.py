@@ -1,7 +1,10 @@
 """The layering rules of docs/DESIGN.md, checked on the source with ``ast`` (nothing is imported).
 
-- ``ingest`` never imports ``bot``;
+- ``ingest`` never imports ``bot``; ``ingest/text`` imports nothing of the project (both sides use it);
 - ``prompts`` imports nothing of the project (neither ``bot`` nor ``ingest``);
+- inside ``bot``: surfaces → measure → (settings, wiring) → answering → citations → retrieval →
+  ingest; a layer imports only its own and lower ones, so nothing imports ``surfaces``, and only
+  ``surfaces`` (the CLI's ``eval`` and ``bench`` commands) imports ``measure``;
 - nothing in ``bot/`` or ``ingest/`` reads the environment at import time (module level, class
   bodies and default arguments run on import; function bodies don't) — settings come from
   ``bot/settings.py``;
@@ -24,6 +27,7 @@ ENV_READERS_AT_IMPORT = {"bot/settings.py"}
 
 
 def source_files(*packages: str) -> list[Path]:
+    """The ``.py`` files under each of ``packages`` (folders relative to the repository root)."""
     files = sorted(p for pkg in packages for p in (ROOT / pkg).rglob("*.py") if "__pycache__" not in p.parts)
     assert files, f"no sources found under {packages}"
     return files
@@ -82,6 +86,92 @@ def test_ingest_never_imports_bot() -> None:
 
 def test_prompts_import_nothing_of_the_project() -> None:
     assert violations_importing(("prompts",), {"bot", "ingest"}) == []
+
+
+def test_ingest_text_imports_nothing_of_the_project() -> None:
+    assert violations_importing(("ingest/text",), {"bot", "ingest", "prompts"}) == []
+
+
+#: The layers of ``bot`` from the top down: a module imports only modules of its own layer or below.
+BOT_LAYERS = {
+    "bot.__main__": 6,
+    "bot.surfaces": 6,
+    "bot.measure": 5,
+    "bot.settings": 4,
+    "bot.wiring": 4,
+    "bot.answering": 3,
+    "bot.citations": 2,
+    "bot.retrieval": 1,
+    "bot": 0,  # the package itself (its docstring)
+}
+
+
+def bot_layer(module: str) -> int:
+    """The layer of a module of ``bot`` (its longest listed prefix); unknown modules fail the test."""
+    for prefix in sorted(BOT_LAYERS, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return BOT_LAYERS[prefix]
+    raise AssertionError(f"{module} is in no layer of BOT_LAYERS: add it (and to docs/DESIGN.md)")
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def bot_imports() -> list[tuple[str, int, str]]:
+    """``(importing module, line, imported bot module)`` for every import of ``bot`` inside ``bot``."""
+    return [
+        (module_of(path), line, module)
+        for path in source_files("bot")
+        for line, module in imported_modules(path)
+        if top(module) == "bot" and module != "bot"
+    ]
+
+
+def test_every_bot_module_has_a_layer() -> None:
+    for path in source_files("bot"):
+        bot_layer(module_of(path))
+
+
+def test_bot_imports_only_its_own_layer_or_below() -> None:
+    found = [
+        f"{src}:{line}: imports {module}"
+        for src, line, module in bot_imports()
+        if bot_layer(module) > bot_layer(src)
+    ]
+    assert found == [], "surfaces → measure → settings/wiring → answering → citations → retrieval → ingest"
+
+
+def test_nothing_imports_surfaces() -> None:
+    found = [
+        f"{src}:{line}: imports {module}"
+        for src, line, module in bot_imports()
+        if module.startswith("bot.surfaces") and not (src.startswith("bot.surfaces") or src == "bot.__main__")
+    ]
+    assert found == []
+
+
+def test_only_surfaces_import_measure() -> None:
+    found = [
+        f"{src}:{line}: imports {module}"
+        for src, line, module in bot_imports()
+        if module.startswith("bot.measure") and not src.startswith(("bot.measure", "bot.surfaces"))
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("module", "layer"),
+    [("bot.surfaces.web.app", 6), ("bot.measure.bench.runner", 5), ("bot.wiring", 4), ("bot.answering.chain", 3),
+     ("bot.citations.markers", 2), ("bot.retrieval.hybrid", 1), ("botany.retrieval", None)],
+)
+def test_layer_lookup_itself(module: str, layer: int | None) -> None:
+    if layer is None:
+        with pytest.raises(AssertionError):
+            bot_layer(module)
+    else:
+        assert bot_layer(module) == layer
 
 
 # --------------------------------------------------------------------------- environment at import time

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from langchain_core.embeddings import Embeddings
 
 from ingest.embeddings.backends import ArrayEmbeddings
@@ -18,7 +19,7 @@ from ingest.embeddings.factory import KINDS, make_embeddings
 from ingest.embeddings.fake import FakeEmbeddings, normalize_words
 from ingest.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 
 # Written for these tests: two topics in two languages.
 DOCS = [

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
+from conftest import ROOT, free_port
 
 pytest.importorskip("gguf", reason="the gguf package (builds the tiny test model) is not installed")
 pytest.importorskip("xllamacpp", reason="the xllamacpp package (llama.cpp's server) is not installed")
 
-from test_chain import PORT_LUMEN, ZAHRAA
+from articles import PORT_LUMEN, ZAHRAA
 from test_openai_stub import clean_env  # noqa: F401  (autouse: no NEWSBOT_* from outside)
 from tiny_gguf import MAX_TOKEN_CHARS, WORDS, write_tiny_llama
 
@@ -40,7 +40,7 @@ from bot.wiring import App
 
 pytestmark = pytest.mark.slow
 
-TINY_GGUF = Path(__file__).with_name("tiny_gguf.py")
+TINY_GGUF = ROOT / "tests" / "tiny_gguf.py"
 
 QUESTION = "How much drinking water does the Port Lumen plant produce per day?"
 
@@ -222,7 +222,7 @@ def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: Llama
     env.update({
         "NEWSBOT_DB": str(tmp_path / "db"), "NEWSBOT_EMBEDDING": "fake", "NEWSBOT_MODEL_DIR": str(tmp_path / "models"),
         "NEWSBOT_LLM_BASE_URL": llama.base_url, "NEWSBOT_LLM_MODEL": "tiny", "NEWSBOT_LLM_API_KEY": "x",
-        "NEWSBOT_LLM_MAX_TOKENS": "24", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "NEWSBOT_LLM_MAX_TOKENS": "24", "PYTHONPATH": str(ROOT),
     })
 
     def newsbot(*args: str) -> subprocess.CompletedProcess:

@@ -7,15 +7,14 @@ of plain dense retrieval (headings merged into their paragraphs by the chunker).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from ingest.pipeline import Ingestor
 from ingest.store.articles import open_store
 from ingest.text.textnorm import normalize_for_match
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED_ARTICLES = SHARED / "articles"
 SEED_QUESTIONS = SHARED / "eval" / "seed-dev.jsonl"
 

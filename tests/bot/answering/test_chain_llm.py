@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from articles import PORT_LUMEN_LLM as PORT_LUMEN
+from articles import VELORA_LLM as VELORA
+from articles import ZAHRAA_LLM as ZAHRAA
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -26,36 +29,6 @@ from bot.retrieval.hybrid import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES, ANSWER, CANNOT_ANSWER, CONDENSE, HEDGE_MESSAGES
-
-PORT_LUMEN = """---
-title: Port Lumen opens desalination plant
-date: 2024-03-10
-source: Harbor Times
----
-Port Lumen opens desalination plant
-
-The city of Port Lumen opened a desalination plant on Monday. The plant produces forty thousand cubic metres of drinking water per day. Mayor Elena Varga cut the ribbon at the opening ceremony. Construction took three years and cost 210 million dollars.
-"""
-
-VELORA = """---
-title: Velora club signs goalkeeper Tomas Brandt
-date: 2024-05-20
-source: Sport Daily
----
-Velora club signs goalkeeper Tomas Brandt
-
-Velora Football Club signed the goalkeeper Tomas Brandt from Northfield Rovers on Friday. The transfer fee was eleven million euros. Brandt agreed a four-year contract with the club.
-"""
-
-ZAHRAA = """---
-title: بلدية الزهراء تفتتح مكتبة عامة جديدة
-date: 2024-07-01
-source: الوطن
----
-بلدية الزهراء تفتتح مكتبة عامة جديدة
-
-افتتحت بلدية الزهراء مكتبة عامة جديدة يوم الخميس. تضم المكتبة خمسين ألف كتاب باللغتين العربية والإنجليزية. وبلغت كلفة المشروع ثلاثة ملايين دينار.
-"""
 
 # Claims the passages support (most words copied from one sentence) ...
 WATER_CLAIM = "The Port Lumen plant produces forty thousand cubic metres of drinking water per day"

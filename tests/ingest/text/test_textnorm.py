@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +14,6 @@ from ingest.text.textnorm import (
     stem,
     tokenize,
 )
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.mark.parametrize(

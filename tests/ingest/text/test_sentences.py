@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.text.sentences import MAX_SENTENCE, split_sentences
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def sentences(text: str, **kw: int) -> list[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import needs_shared
-from test_chain import ARTICLES, SEED, write_articles
+from articles import ARTICLES, write_articles
+from conftest import SEED, needs_shared
 
 from bot.measure.evaluation import contains
 from bot.retrieval.fusion import Candidate, FusionWeights, fuse

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from synthetic import make_pdf
 
 from ingest.errors import IngestError
@@ -23,7 +24,7 @@ from ingest.loaders.textio import decode_bytes
 from ingest.text.language import detect_language, normalise_lang_tag
 from ingest.types import Article
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = ROOT / "samples"
 LIMIT = 20 * BYTES_PER_MB
 
 AR_TITLE = "الحكومة تعلن خطة جديدة لدعم المزارعين"
@@ -55,8 +56,6 @@ def load_error(path: Path, max_bytes: int = LIMIT) -> str:
     with pytest.raises(IngestError) as info:
         load_file(path, max_bytes=max_bytes)
     return str(info.value)
-
-
 
 
 # --------------------------------------------------------------------------- discovery

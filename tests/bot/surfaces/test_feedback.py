@@ -10,20 +10,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from articles import FERRY_TERMINAL as ARTICLE
 from click.testing import CliRunner
 
 from bot.surfaces import feedback as fb
 from bot.surfaces.cli import cli
-
-ARTICLE = """---
-title: Harbour town opens a new ferry terminal
-date: 2024-05-02
-source: Coast Herald
----
-Harbour town opens a new ferry terminal
-
-The ferry terminal of Kellmouth opened on Thursday after two years of work. It cost twelve million euros, paid by the regional council. The first ferry left for the islands at seven in the morning.
-"""
 
 
 def result(**over) -> dict:

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from articles import PORT_LUMEN_SHORT as PORT_LUMEN
+from articles import VELORA_SHORT as VELORA
+from articles import ZAHRAA_SHORT as ZAHRAA
 from click.testing import CliRunner
 from conftest import free_port
 
@@ -26,36 +29,6 @@ from bot.settings import Settings
 from bot.surfaces.cli import cli
 from bot.wiring import App
 from prompts.templates import ABSTAIN_MESSAGES, CANNOT_ANSWER, CONDENSE, HEDGE_MESSAGES
-
-PORT_LUMEN = """---
-title: Port Lumen opens desalination plant
-date: 2024-03-10
-source: Harbor Times
----
-Port Lumen opens desalination plant
-
-The city of Port Lumen opened a desalination plant on Monday. The plant produces forty thousand cubic metres of drinking water per day. Mayor Elena Varga cut the ribbon at the opening ceremony.
-"""
-
-VELORA = """---
-title: Velora club signs goalkeeper Tomas Brandt
-date: 2024-05-20
-source: Sport Daily
----
-Velora club signs goalkeeper Tomas Brandt
-
-Velora Football Club signed the goalkeeper Tomas Brandt from Northfield Rovers on Friday. The transfer fee was eleven million euros.
-"""
-
-ZAHRAA = """---
-title: بلدية الزهراء تفتتح مكتبة عامة جديدة
-date: 2024-07-01
-source: الوطن
----
-بلدية الزهراء تفتتح مكتبة عامة جديدة
-
-افتتحت بلدية الزهراء مكتبة عامة جديدة يوم الخميس. تضم المكتبة خمسين ألف كتاب باللغتين العربية والإنجليزية.
-"""
 
 WATER_CLAIM = "The Port Lumen plant produces forty thousand cubic metres of drinking water per day"
 WATER_SENTENCE = "The plant produces forty thousand cubic metres of drinking water per day."

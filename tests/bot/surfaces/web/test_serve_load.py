@@ -15,15 +15,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import ROOT, free_port
 from synthetic import question, town, write_corpus
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+
 QUESTIONS = 20
 ARTICLES = 20
 START_LIMIT = 240  # seconds for `newsbot serve` to load the model and answer its first request

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from chroma_server import chroma_executable, chroma_server
+from conftest import ROOT
 from synthetic import question, town, write_corpus
 
 pytestmark = [
@@ -22,7 +23,7 @@ pytestmark = [
     pytest.mark.skipif(chroma_executable() is None, reason="the chromadb package's `chroma` executable is missing"),
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
+
 N = 20
 
 

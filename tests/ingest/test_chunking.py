@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import chunk_article, chunk_text
 from ingest.types import Article
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 PARAS_EN = [
     "Storm closes coastal road",

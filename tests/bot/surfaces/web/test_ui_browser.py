@@ -17,11 +17,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import SEED, free_port
 from synthetic import make_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")
-SEED = Path(__file__).resolve().parents[1].parent / "shared" / "articles" / "yevkurov-haftar-2024-06-03.txt"
+
 
 pytestmark = [
     pytest.mark.browser,

@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from synthetic import question, town, write_corpus
 
 pytestmark = pytest.mark.slow  # subprocesses, 200-article corpora, mounts: a few minutes in all
 
-ROOT = Path(__file__).resolve().parents[1]
+
 CLI_TIMEOUT = 120
 
 

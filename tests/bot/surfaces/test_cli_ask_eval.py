@@ -16,27 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from articles import PORT_LUMEN_SHORT as ARTICLE
 from click.testing import CliRunner, Result
+from conftest import ROOT
 
 from bot.surfaces.cli import cli
 from prompts.templates import ABSTAIN_MESSAGES
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SUMMARY = re.compile(r"^ingested (\d+) articles \((\d+) chunks\), unchanged (\d+), failed (\d+)$", re.MULTILINE)
 
 # The sample folder: 5 files (one JSON Lines file with 2 records) and a README that is skipped.
 SAMPLE_ARTICLES = 6
-
-ARTICLE = """---
-title: Port Lumen opens desalination plant
-date: 2024-03-10
-source: Harbor Times
----
-Port Lumen opens desalination plant
-
-The city of Port Lumen opened a desalination plant on Monday. The plant produces forty thousand cubic metres of drinking water per day. Mayor Elena Varga cut the ribbon at the opening ceremony.
-"""
 
 QUESTIONS = [
     {"id": "en-1", "lang": "en", "question": "Who won the Port Halden Marathon?", "answerable": True,

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SHARED
 
 from ingest.embeddings import e5_convert, e5_tokenizer
 from ingest.embeddings import e5_file as e5_file_module
@@ -27,7 +28,7 @@ from ingest.embeddings.e5_file import E5File
 from ingest.errors import ConfigError
 
 Tokenize = Callable[[str], list[int]]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
 
 # Written for these tests (not taken from any corpus): news-like Arabic and English.
 ARABIC = [

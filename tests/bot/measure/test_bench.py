@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from bot.measure.bench.corpus import SyntheticNews
 from bot.measure.bench.runner import parse_sizes
 from ingest.chunking import chunk_article
 from ingest.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

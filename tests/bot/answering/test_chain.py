@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_ARTICLES, needs_shared
+from articles import PORT_LUMEN, VELORA, write_articles
+from conftest import SEED, needs_shared
 
 from bot.answering.chain import NewsbotChain
 from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
@@ -22,44 +23,6 @@ from bot.retrieval.hybrid import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES
-
-SEED = SEED_ARTICLES / "yevkurov-haftar-2024-06-03.txt"
-
-# Three short articles with distinct facts, sources and dates (one chunk each).
-PORT_LUMEN = """---
-title: Port Lumen opens desalination plant
-date: 2024-03-10
-source: Harbor Times
-url: https://example.test/port-lumen-desalination
----
-Port Lumen opens desalination plant
-
-The city of Port Lumen opened a desalination plant on Monday. The plant produces forty thousand cubic metres of drinking water per day. Mayor Elena Varga cut the ribbon at the opening ceremony. Construction took three years and cost 210 million dollars.
-
-After the ceremony, Mayor Elena Varga flew to Oslo for a conference on water security.
-"""
-
-VELORA = """---
-title: Velora club signs goalkeeper Tomas Brandt
-date: 2024-05-20
-source: Sport Daily
----
-Velora club signs goalkeeper Tomas Brandt
-
-Velora Football Club signed the goalkeeper Tomas Brandt from Northfield Rovers on Friday. The transfer fee was eleven million euros. Brandt agreed a four-year contract with the club. He will wear the number one shirt next season.
-"""
-
-ZAHRAA = """---
-title: بلدية الزهراء تفتتح مكتبة عامة جديدة
-date: 2024-07-01
-source: الوطن
----
-بلدية الزهراء تفتتح مكتبة عامة جديدة
-
-افتتحت بلدية الزهراء مكتبة عامة جديدة يوم الخميس. تضم المكتبة خمسين ألف كتاب باللغتين العربية والإنجليزية. وقال رئيس البلدية سمير الخطيب إن المكتبة ستفتح أبوابها كل يوم حتى العاشرة مساء. وبلغت كلفة المشروع ثلاثة ملايين دينار.
-"""
-
-ARTICLES = {"port-lumen.md": PORT_LUMEN, "velora.md": VELORA, "zahraa.md": ZAHRAA}
 
 CITATION_KEYS = {
     "n": int,
@@ -79,16 +42,6 @@ RETRIEVED_KEYS = {"rank": int, "chunk_id": str, "article_id": str, "title": str,
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def write_articles(folder: Path, articles: dict[str, str] = ARTICLES) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in articles.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 def ids_by_title(store) -> dict[str, str]:

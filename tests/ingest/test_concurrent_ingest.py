@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 from chroma_server import chroma_executable, chroma_server
+from conftest import ROOT
 from synthetic import question, write_corpus
 
 from ingest.chunking import chunk_article
 from ingest.loaders.files import load_file
 from ingest.store.schema import article_revision
 
-ROOT = Path(__file__).resolve().parents[1]
 N = 8  # articles that get rewritten
 EXTRA = 100  # ids of articles that come and go
 READERS = 3

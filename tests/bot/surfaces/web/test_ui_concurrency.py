@@ -9,14 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import SEED, free_port
 
 from bot.surfaces.web import render as fmt
-
-SEED = Path(__file__).resolve().parents[1].parent / "shared" / "articles" / "yevkurov-haftar-2024-06-03.txt"
 
 pytestmark = [
     pytest.mark.slow,
