@@ -1,3 +1,4 @@
+# Over 400 lines: the chain's cases share the store fixtures and result-shape checks at the top.
 """The answer chain (extractive answerer): contract of the result, citations that verify, abstention,
 follow-ups, filters, the empty store and streaming.
 

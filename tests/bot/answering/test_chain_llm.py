@@ -1,3 +1,4 @@
+# Over 400 lines: the LLM answerer's cases share one recording fake chat model and the ingested-corpus fixture at the top.
 """The chain with an LLM answerer: prompts sent, citations cleaned and verified, claims dropped,
 abstention, and follow-up condensing.
 

@@ -1,3 +1,4 @@
+# Over 400 lines: the cases share one stub OpenAI-compatible server (a thread) and its recorded requests.
 """The ``openai`` answerer end to end: langchain-openai's ChatOpenAI against a stub server on
 127.0.0.1 that speaks the OpenAI chat-completions protocol (plain JSON, and server-sent events
 when the request asks for ``"stream": true``), built through the composition root

@@ -1,3 +1,4 @@
+# Over 400 lines: every CLI command's cases share the `newsbot` runner helper and the ingested-samples fixture at the top.
 """The command line through its real entry points: click's CliRunner on ``bot.surfaces.cli.cli`` and, for a
 smoke test, the installed ``newsbot`` script in a subprocess. Fake embedder, a temp ``--db``.
 

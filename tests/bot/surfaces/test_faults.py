@@ -1,3 +1,4 @@
+# Over 400 lines: the fault cases share the subprocess helpers and the child script that kills an ingest at exact points.
 """Faults: an ingest killed with SIGKILL, damaged/foreign/read-only stores, a full disk.
 
 Every case runs the real CLI in a subprocess (``python -m bot``) with the fake embedder and checks

@@ -1,3 +1,4 @@
+# Over 400 lines: every format and bad-input kind in one place, so a change to the shared loading path is checked against all at once.
 """Loaders: every format, every bad-input kind, encodings, ids, language and dates.
 
 Fixture files are generated in ``tmp_path`` so each test shows its input.

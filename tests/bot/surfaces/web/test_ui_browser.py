@@ -1,3 +1,4 @@
+# Over 400 lines: one Chromium and one served app are started per module; every browser case shares them.
 """End-to-end: `newsbot serve` in a real Chromium (Debian's, never a downloaded one) via Playwright.
 
 The server runs as a subprocess on a free port of 127.0.0.1 with a temporary store holding the seed

@@ -1,3 +1,4 @@
+# Over 400 lines: the rendering cases share the HTML allow-list parser that checks every produced fragment.
 """The web UI's pure formatting (bot.surfaces.web.render) and its handlers driven with a fake chain."""
 
 from __future__ import annotations
