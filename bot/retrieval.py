@@ -259,6 +259,7 @@ class HybridRetriever:
         sentence_cache: int = 20000,
         fusion: FusionWeights = FusionWeights(),
         own_vectors_across_scripts: bool = True,
+        own_vectors_langs: frozenset[str] = frozenset(),
         index_path: Path | None = None,
     ) -> None:
         self.store = store
@@ -267,6 +268,7 @@ class HybridRetriever:
         self._index_loaded = False
         self._save_lock = threading.Lock()
         self.own_vectors_across_scripts = own_vectors_across_scripts
+        self.own_vectors_langs = own_vectors_langs
         self.embeddings = embeddings
         self.fetch_k = fetch_k
         self.fusion = fusion
@@ -685,7 +687,7 @@ class HybridRetriever:
         ``--late-chunked-across-scripts``), for ~80 ms more per such question.
         """
         meta = passage.meta
-        own = self.own_vectors_across_scripts and not passage.same_script
+        own = (self.own_vectors_across_scripts and not passage.same_script) or meta.get("lang") in self.own_vectors_langs
         if not own and meta.get("sents") and meta.get("sent_vecs"):
             stored = decode_spans(meta["sents"])
             all_vecs = decode_vectors(meta["sent_vecs"], count=len(stored))
