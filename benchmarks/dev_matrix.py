@@ -271,6 +271,8 @@ def main() -> None:
                     help="score sentences in another script than the question with their stored late-chunked "
                          "vectors instead of embedding them on their own (the behaviour before; see "
                          "HybridRetriever.sentences)")
+    ap.add_argument("--own-share-same-script", type=float, default=None,
+                    help="weight of sentences' own vectors beside their late-chunked ones in the question's script")
     ap.add_argument("--dump", type=Path, help="write one JSON line per asked question here")
     ap.add_argument("--json", action="store_true", help="print the summary lines as JSON")
     args = ap.parse_args()
@@ -281,6 +283,8 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for loaded in loaded_sets(args, log):
         loaded.app.chain.retriever.own_vectors_across_scripts = not args.late_chunked_across_scripts
+        if args.own_share_same_script is not None:
+            loaded.app.chain.retriever.own_share_same_script = args.own_share_same_script
         rows += run_set(loaded, leave_out=not args.no_leave_out, switch_every=args.switch_every,
                         chained=not args.no_chained, one_article=args.one_article_every, log=log)
     if args.dump:

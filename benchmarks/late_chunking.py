@@ -43,7 +43,7 @@ def main() -> None:
     add_arguments(ap, sets="arcd,mlqa,coqa")
     ap.add_argument("--limit-per-set", type=int, default=150, help="questions per set (sampled, seed 0)")
     args = ap.parse_args()
-    hits: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    hits: dict[str, list[tuple[bool, bool, bool]]] = defaultdict(list)
     for loaded in loaded_sets(args):
         store, emb = loaded.app.store, loaded.app.embeddings
         revisions = store.revisions()
@@ -64,13 +64,16 @@ def main() -> None:
             query = np.asarray(emb.embed_query(q.question))
 
             hits[f"{loaded.dev.name}/{q.lang}"].append(
-                (top_holds(pooled[keep], query, texts, q.gold), top_holds(own, query, texts, q.gold))
+                (
+                    top_holds(pooled[keep], query, texts, q.gold),
+                    top_holds(own, query, texts, q.gold),
+                    top_holds((pooled[keep] + own) / 2, query, texts, q.gold),  # the mean of both cosines
+                )
             )
-    print(f"{'set':<12}{'n':>5}{'pooled':>9}{'own':>9}")
+    print(f"{'set':<12}{'n':>5}{'pooled':>9}{'own':>9}{'mean':>9}")
     for group, rows in sorted(hits.items()):
-        pooled_rate = np.mean([p for p, _ in rows])
-        own_rate = np.mean([o for _, o in rows])
-        print(f"{group:<12}{len(rows):>5}{pooled_rate:>9.3f}{own_rate:>9.3f}")
+        rates = np.mean(np.array(rows, dtype=float), axis=0)
+        print(f"{group:<12}{len(rows):>5}" + "".join(f"{r:>9.3f}" for r in rates))
 
 
 if __name__ == "__main__":

