@@ -6,7 +6,7 @@
 
 The first form runs every answerable dev question through the shipped chain's retrieval
 (follow-ups with their history, as ``newsbot ask`` would) and records every candidate sentence of
-the top passages: its features (``bot.answering.extractive.SentenceFeatures``) and whether it, or its
+the top passages: its features (cosine, relative cosine, lexical share, its passage's scores) and whether it, or its
 passage, holds the gold text. The second ranks sentences offline with the shipped
 ``bot.answering.extractive.rank_evidence`` under a grid of weights and prints, per set × language, the
 citation hit of the single best sentence (its passage holds the gold) and its quote hit (the

@@ -46,6 +46,3 @@ class Chunk:
     end: int
     metadata: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def id(self) -> str:
-        return f"{self.article_id}:{self.index}"

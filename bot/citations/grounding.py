@@ -37,6 +37,9 @@ SUPPORT_COSINE = 0.85
 # word with any sentence about the city: it says nothing).
 SUPPORT_OVERLAP = 0.6
 SUPPORT_OVERLAP_MIN_TERMS = 3
+# Among the sentences that support a claim, which one is quoted: the highest cosine, shared words
+# breaking near-ties. Not tuned (it only orders sentences that already passed the checks above).
+WORD_OVERLAP_TIE_BREAK = 0.1
 
 
 @dataclass
@@ -118,7 +121,7 @@ class SupportChecker:
                         if why:
                             logger.info("sentence %r does not support claim %r: %s", text[:80], claim[:80], why)
                             continue
-                        score = cos + 0.1 * lex
+                        score = cos + WORD_OVERLAP_TIE_BREAK * lex
                         if best is None or score > best.score:
                             best = Quote(p, s, e, text, score)
                 offset += len(sents)

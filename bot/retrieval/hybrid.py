@@ -57,6 +57,10 @@ CROSS_SCRIPT_RESCORE_TOP = 10
 # 0.691/0.848/0.614 alone, 0.765/0.879/0.600 with the mean; benchmarks/dev_matrix.py has the
 # effect on answers. 0 = late-chunked only.
 OWN_SHARE_SAME_SCRIPT = 0.5
+# Passages each channel proposes (dense per language, BM25, names) before fusion; a request for
+# more than a third of it asks for 3 * k. Not tuned (benchmarks/fit_fusion.py measures hit@1/@5
+# of the fused top of these candidates at this value).
+FETCH_K = 30
 
 
 class HybridRetriever:
@@ -67,7 +71,7 @@ class HybridRetriever:
         store: ArticleStore,
         embeddings: Any,
         *,
-        fetch_k: int = 30,
+        fetch_k: int = FETCH_K,
         sentence_cache: int = 20000,
         fusion: FusionWeights = FusionWeights(),
         own_vectors_across_scripts: bool = True,

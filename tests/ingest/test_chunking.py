@@ -33,7 +33,8 @@ def test_offsets_slice_the_article_exactly() -> None:
     assert len(chunks) > 3
     for c in chunks:
         assert article.text[c.start : c.end] == c.text
-        assert c.id.startswith("a")
+        assert c.article_id == "a"
+    assert [c.index for c in chunks] == list(range(len(chunks)))
 
 
 def test_heading_is_glued_to_following_paragraph() -> None:
