@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, chunk_article
 from ingest.errors import IngestError, NewsbotError
@@ -78,10 +78,43 @@ class IngestReport:
         }
 
 
-# (event, path, detail): events are "file" (a file is done: detail "ok"/"unchanged"/reason),
-# "failed" (detail = reason), "record failed" (path = "file line 3" / "file id X": one record of a
-# file that is otherwise ingested), "total" (detail = number of files).
-ProgressFn = Callable[[str, str, str], None]
+# --------------------------------------------------------------------------- progress events
+
+
+@dataclass(frozen=True)
+class FilesFound:
+    """The run will read ``count`` files (sent once, before the first file)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class FileDone:
+    """A file is done: its articles are stored (``ok``) or were already (``unchanged``)."""
+
+    path: str
+    status: Literal["ok", "unchanged"]
+
+
+@dataclass(frozen=True)
+class FileFailed:
+    """A file, or a path given, could not be ingested; nothing of it was stored."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordFailed:
+    """One record of a file failed (``where``: "line 3", "id X"); the file's other records go on."""
+
+    path: str
+    where: str
+    reason: str
+
+
+ProgressEvent = FilesFound | FileDone | FileFailed | RecordFailed
+ProgressFn = Callable[[ProgressEvent], None]
 
 
 @dataclass
@@ -113,7 +146,7 @@ class Ingestor:
         files, missing = discover_files([Path(p) for p in paths])
         for path, reason in missing:
             self._fail(report, str(path), reason, notify)
-        notify("total", "", str(len(files)))
+        notify(FilesFound(len(files)))
         self.store.collect_garbage()
         committed = self.store.revisions()  # one read, not one per article
         pending: list[_Pending] = []
@@ -136,7 +169,7 @@ class Ingestor:
             if report.stopped:
                 return report
             if not new:
-                notify("file", str(path), "unchanged")
+                notify(FileDone(str(path), "unchanged"))
         self._flush(pending, report, notify)
         return report
 
@@ -256,7 +289,7 @@ class Ingestor:
             done_paths.setdefault(p.path, "ok")
         for path, status in done_paths.items():
             if status == "ok":
-                notify("file", path, "ok")
+                notify(FileDone(path, "ok"))
 
     def _stop(self, report: IngestReport, path: str, exc: StoreFailure, notify: ProgressFn) -> None:
         """The store failed, not this file: later writes would fail too (and a Chroma out of disk
@@ -282,6 +315,6 @@ class Ingestor:
         failure = FileFailure(path, reason, where)
         report.failures.append(failure)
         if where:
-            notify("record failed", f"{path} {where}", reason)
+            notify(RecordFailed(path, where, reason))
         else:
-            notify("failed", path, reason)
+            notify(FileFailed(path, reason))

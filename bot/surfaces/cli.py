@@ -117,25 +117,28 @@ def ingest(obj: Context, paths: tuple[Path, ...], quiet: bool, as_json: bool) ->
     """Ingest article files or folders (.txt .md .html .json .jsonl .pdf)."""
 
     def go():
+        from ingest.pipeline import FileDone, FileFailed, FilesFound, ProgressEvent, RecordFailed
+
         ingestor = obj.app.ingestor
         bar = None
         show_bar = not quiet and not as_json and sys.stderr.isatty()
 
-        def progress(event: str, path: str, detail: str) -> None:
+        def progress(event: ProgressEvent) -> None:
             nonlocal bar
-            if event == "total" and show_bar:
+            if isinstance(event, FilesFound) and show_bar:
                 from tqdm import tqdm
 
-                bar = tqdm(total=int(detail), unit="file", file=sys.stderr, leave=False)
-            elif event in ("failed", "record failed"):
-                line = _printable(f"failed: {path}: {detail}")
+                bar = tqdm(total=event.count, unit="file", file=sys.stderr, leave=False)
+            elif isinstance(event, FileFailed | RecordFailed):
+                where = f"{event.path} {event.where}" if isinstance(event, RecordFailed) else event.path
+                line = _printable(f"failed: {where}: {event.reason}")
                 if bar is not None:
                     bar.write(line, file=sys.stderr)
                 else:
                     _echo(line, err=True)
-                if bar is not None and path and event == "failed":
+                if bar is not None and event.path and isinstance(event, FileFailed):
                     bar.update(1)
-            elif event == "file" and bar is not None:
+            elif isinstance(event, FileDone) and bar is not None:
                 bar.update(1)
 
         report = ingestor.ingest_paths(list(paths), progress=progress)

@@ -17,7 +17,7 @@ from bot.surfaces.web import render as fmt
 from bot.surfaces.web import render_article as fmt_article
 from bot.surfaces.web import render_corpus as fmt_corpus
 from ingest.errors import NewsbotError
-from ingest.pipeline import FileFailure, IngestReport
+from ingest.pipeline import FileDone, FileFailed, FileFailure, FilesFound, IngestReport, ProgressEvent
 from ingest.text.textnorm import detect_lang
 
 logger = logging.getLogger(__name__)
@@ -263,13 +263,13 @@ class Handlers:
         done = 0
         total = len(paths)
 
-        def on_progress(event: str, path: str, detail: str) -> None:
+        def on_progress(event: ProgressEvent) -> None:
             nonlocal done, total
-            if event == "total":
-                total = max(int(detail), 1)
-            elif event in ("file", "failed") and path:
+            if isinstance(event, FilesFound):
+                total = max(event.count, 1)
+            elif isinstance(event, FileDone | FileFailed) and event.path:
                 done += 1
-                progress((min(done, total), total), desc=names.get(path, Path(path).name), unit="files")
+                progress((min(done, total), total), desc=names.get(event.path, Path(event.path).name), unit="files")
 
         progress((0, max(total, 1)), desc="reading", unit="files")
         try:

@@ -132,7 +132,7 @@ _CHILD = textwrap.dedent(
     from pathlib import Path
     from ingest.store import articles as st
     from ingest.embeddings.factory import make_embeddings
-    from ingest.pipeline import Ingestor
+    from ingest.pipeline import FileDone, Ingestor
 
     db, folder, point, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     calls = {"n": 0}
@@ -152,9 +152,9 @@ _CHILD = textwrap.dedent(
 
     emb = make_embeddings("fake", model_dir=db.parent)
     store = st.open_store(collection="news", embeddings=emb, embedder_id="fake", db=db)
-    def progress(event, path, detail):
-        if event == "file":
-            print("done", path, flush=True)
+    def progress(event):
+        if isinstance(event, FileDone):
+            print("done", event.path, flush=True)
     Ingestor(store, embed_batch=8).ingest_paths([folder], progress=progress)
     print("finished", flush=True)
     """

@@ -429,7 +429,7 @@ def test_parse_auth():
 
 def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
     from bot.surfaces.web.handlers import Handlers
-    from ingest.pipeline import IngestReport
+    from ingest.pipeline import FileDone, IngestReport
 
     uploads = tmp_path / "uploads"
     (uploads / "abc").mkdir(parents=True)
@@ -446,7 +446,7 @@ def test_upload_reads_only_files_of_the_upload(tmp_path, monkeypatch):
     def ingest_paths(paths, progress=None):
         seen.extend(paths)
         for p in paths:
-            progress("file", str(p), "ok")
+            progress(FileDone(str(p), "ok"))
         return IngestReport(ingested=len(paths), chunks=1)
 
     app = fake_app(lambda r: iter(()))
