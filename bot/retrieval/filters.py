@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.errors import NewsbotError
-from ingest.store.schema import StoredChunk, date_ordinal
+from ingest.store.schema import ChunkScope, StoredChunk, date_ordinal
 
 
 class InvalidFilter(NewsbotError):
@@ -36,22 +36,15 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.article_id or self.source or self.since or self.until or self.exclude or self.exclude_chunks)
 
-    def chroma_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.article_id:
-            clauses.append({"article_id": self.article_id})
-        if self.source:
-            clauses.append({"source": self.source})
-        if self.exclude:
-            clauses.append({"article_id": {"$nin": list(self.exclude)}})
-        lo, hi = self._lo, self._hi
-        if lo is not None:
-            clauses.append({"date_ord": {"$gte": lo}})
-        if hi is not None:
-            clauses.append({"date_ord": {"$lte": hi}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def scope(self) -> ChunkScope:
+        """The same restriction as the store's query scope (``exclude_chunks`` is applied after)."""
+        return ChunkScope(
+            article_id=self.article_id,
+            source=self.source,
+            exclude_articles=tuple(self.exclude),
+            date_from=self._lo,
+            date_to=self._hi,
+        )
 
     def accepts(self, meta: dict[str, Any]) -> bool:
         if self.article_id and meta.get("article_id") != self.article_id:

@@ -22,6 +22,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -361,12 +362,9 @@ class HybridRetriever:
 
         dense, by_lang = self._dense(qvec, filters, fetch)
         langs = list(by_lang)
-        base_where = filters.chroma_where()
         prior = set(prior_articles)
         if prior:
-            where: dict[str, Any] = {"article_id": {"$in": sorted(prior)}}
-            where = where if base_where is None else {"$and": [base_where, where]}
-            for c, s in self.store.query(qvec, fetch, where=where):
+            for c, s in self.store.query(qvec, fetch, replace(filters.scope(), articles=tuple(sorted(prior)))):
                 if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks:
                     dense.setdefault(c.id, (c, s))
 
@@ -427,16 +425,13 @@ class HybridRetriever:
         cosines of each language's ranking (key None: one ranking over every language)."""
         revisions = self._revisions
         langs = sorted(self._lang_chunks) if len(self._lang_chunks) > 1 and not filters.article_id else [None]
-        base_where = filters.chroma_where()
+        scope = filters.scope()
         dense: dict[str, tuple[StoredChunk, float]] = {}
         by_lang: dict[str | None, list[float]] = {}
         for lang in langs:
-            where = base_where
-            if lang is not None:
-                where = {"lang": lang} if base_where is None else {"$and": [base_where, {"lang": lang}]}
             hits = [
                 (c, s)
-                for c, s in self.store.query(qvec, fetch, where=where)
+                for c, s in self.store.query(qvec, fetch, replace(scope, lang=lang))
                 if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
             ]
             by_lang[lang] = [s for _, s in hits]
@@ -449,7 +444,7 @@ class HybridRetriever:
         self.sync()
         filters = filters or Filters()
         out: list[str] = []
-        for c, _ in self.store.query(vector, max(n * 3, 5), where=filters.chroma_where()):
+        for c, _ in self.store.query(vector, max(n * 3, 5), filters.scope()):
             if self._revisions.get(c.article_id) == c.rev and c.article_id not in out:
                 out.append(c.article_id)
         return out[:n]

@@ -49,6 +49,7 @@ from ingest.store.failures import MIN_FREE_BYTES, Guarded, StoreFailure, diagnos
 from ingest.store.schema import (
     GENERATION_ID,
     ArticleRecord,
+    ChunkScope,
     StoredChunk,
     article_record,
     article_revision,
@@ -248,15 +249,15 @@ class ArticleStore:
         ]
 
     def query(
-        self, vector: Sequence[float] | np.ndarray, k: int, where: dict[str, Any] | None = None
+        self, vector: Sequence[float] | np.ndarray, k: int, scope: ChunkScope | None = None
     ) -> list[tuple[StoredChunk, float]]:
-        """Nearest chunks to ``vector`` as ``(chunk, cosine similarity)``, any revision."""
+        """Nearest chunks to ``vector`` in ``scope`` as ``(chunk, cosine similarity)``, any revision."""
         # No count() first to cap k: Chroma returns what there is, and counting 100k chunks took
         # longer than the query itself (15 ms of a ~100 ms question).
         res = self.chunks.query(
             query_embeddings=[[float(x) for x in vector]],
             n_results=k,
-            where=where or None,
+            where=scope.where() if scope else None,
             include=["metadatas", "documents", "distances"],
         )
         out = []

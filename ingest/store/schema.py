@@ -70,6 +70,40 @@ def collection_names(name: str) -> tuple[str, str]:
     return name, name + _CATALOG_SUFFIX
 
 
+@dataclass(frozen=True)
+class ChunkScope:
+    """Which chunks a store query may return. The store alone turns it into Chroma's ``where``
+    syntax (:meth:`where`); callers never build those dicts. Every field set narrows the scope."""
+
+    article_id: str | None = None
+    articles: tuple[str, ...] | None = None  # only these articles (None: any)
+    exclude_articles: tuple[str, ...] = ()
+    source: str | None = None
+    lang: str | None = None
+    date_from: int | None = None  # date ordinals (:func:`date_ordinal`), inclusive
+    date_to: int | None = None
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.article_id:
+            clauses.append({"article_id": self.article_id})
+        if self.source:
+            clauses.append({"source": self.source})
+        if self.exclude_articles:
+            clauses.append({"article_id": {"$nin": list(self.exclude_articles)}})
+        if self.date_from is not None:
+            clauses.append({"date_ord": {"$gte": self.date_from}})
+        if self.date_to is not None:
+            clauses.append({"date_ord": {"$lte": self.date_to}})
+        if self.articles is not None:
+            clauses.append({"article_id": {"$in": list(self.articles)}})
+        if self.lang is not None:
+            clauses.append({"lang": self.lang})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
 def date_ordinal(date: str | None, *, end: bool = False) -> int | None:
     """``2024-06-03...`` → ``20240603`` so Chroma can filter date ranges numerically.
 

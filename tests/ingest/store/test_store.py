@@ -9,6 +9,7 @@ import pytest
 from ingest.chunking import chunk_article
 from ingest.errors import StoreError
 from ingest.store.articles import open_store
+from ingest.store.schema import ChunkScope, date_ordinal
 from ingest.types import Article
 
 TEXT = (
@@ -146,6 +147,28 @@ def test_query_returns_cosine_similarity(store, fake_embeddings) -> None:
     hits = store.query(fake_embeddings.embed_query("lighthouse repairs"), 2)
     assert hits and "lighthouse" in hits[0][0].text
     assert -1.0 <= hits[0][1] <= 1.0 + 1e-6
+
+
+def test_query_scope_narrows_what_comes_back(store, fake_embeddings) -> None:
+    """Each field of a ChunkScope narrows a real Chroma query; the store alone writes the syntax."""
+    _write(store, _article(lang="en"))
+    _write(store, _article(id="quay", title="Quay repaired", date="2023-01-10", source="Port Daily", lang="en"))
+    _write(store, _article(id="marsa", text="أعيد فتح الميناء بعد العاصفة. أصلح العمال المنارة.", title="الميناء", lang="ar"))
+    vector = fake_embeddings.embed_query("lighthouse repairs")
+
+    def articles(scope: ChunkScope | None) -> set[str]:
+        return {c.article_id for c, _ in store.query(vector, 50, scope)}
+
+    assert articles(None) == {"harbour", "quay", "marsa"}
+    assert articles(ChunkScope()) == {"harbour", "quay", "marsa"} and ChunkScope().where() is None
+    assert articles(ChunkScope(article_id="quay")) == {"quay"}
+    assert articles(ChunkScope(articles=("harbour", "marsa"))) == {"harbour", "marsa"}
+    assert articles(ChunkScope(exclude_articles=("harbour",))) == {"quay", "marsa"}
+    assert articles(ChunkScope(source="Port Daily")) == {"quay"}
+    assert articles(ChunkScope(lang="ar")) == {"marsa"}
+    assert articles(ChunkScope(date_from=date_ordinal("2024-01-01"))) == {"harbour", "marsa"}
+    assert articles(ChunkScope(date_to=date_ordinal("2023-12-31", end=True))) == {"quay"}
+    assert articles(ChunkScope(articles=("harbour", "quay"), lang="en", exclude_articles=("quay",))) == {"harbour"}
 
 
 def test_store_persists_across_clients(tmp_path: Path, fake_embeddings) -> None:
