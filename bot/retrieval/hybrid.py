@@ -488,9 +488,10 @@ class HybridRetriever:
     def sentences(self, passage: Passage) -> list[tuple[int, int, str, np.ndarray]]:
         """``(start, end, text, vector)`` of a passage's sentences; offsets in the article.
 
-        Vectors stored at ingest (late chunking, ``ingest.embeddings.sentence_vectors``) are used when the
-        chunk has them and is written in the question's script; otherwise the sentences are
-        embedded now, each on its own (and cached). Late-chunked vectors carry their chunk's
+        When the chunk has vectors stored at ingest (late chunking, ``ingest.embeddings.sentence_vectors``)
+        and is written in the question's script, each sentence's vector is their weighted mean with
+        the sentence embedded on its own (``OWN_SHARE_SAME_SCRIPT``); otherwise the sentences are
+        embedded now, each on its own (cached by text either way). Late-chunked vectors carry their chunk's
         context, which helps within a language but blurs the one sentence an English question
         over an Arabic article needs: on mlqa-dev's English questions the quoted sentence held
         the answer 0.375 of the time with sentences embedded on their own against 0.280 with the
