@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ingest.store.articles import ArticleStore
 
 logger = logging.getLogger(__name__)
+_WARM_UP_LOCK = threading.Lock()
 
 
 class LazyEmbeddings(Embeddings):
@@ -53,6 +54,7 @@ class App:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._warm_up: threading.Thread | None = None
 
     @cached_property
     def embeddings(self) -> Embeddings:
@@ -133,6 +135,39 @@ class App:
         from bot.answering.chain import build_chain
 
         return build_chain(self)
+
+    def start_warm_up(self) -> threading.Thread:
+        """Get ready to answer in a background thread (once per App): open the store and the
+        chain, load (or build) the keyword index, load the query encoder and run one vector
+        query (Chroma loads its vector index on the first). ``newsbot serve`` starts it before it
+        imports the web framework, so that the two overlap; a question asked meanwhile waits
+        for whatever it needs. A failure is only logged: the first question meets it again and
+        reports it.
+        """
+        with _WARM_UP_LOCK:
+            if self._warm_up is None:
+                self._warm_up = threading.Thread(target=self._warm, name="newsbot-warm-up", daemon=True)
+                self._warm_up.start()
+            return self._warm_up
+
+    def _warm(self) -> None:
+        try:
+            chain = self.chain
+            # The keyword index (Python, numpy) and Chroma's vector index (Rust) load side by side.
+            keywords = threading.Thread(target=self._warm_keywords, args=(chain,), name="newsbot-keyword-index", daemon=True)
+            keywords.start()
+            self.store.query(self.query_embeddings.embed_query("warm up"), 1)
+            keywords.join()
+        except Exception:
+            # Whoever needs the failing part next (serve opening the chain, the first question) reports it.
+            logger.debug("getting ready to answer failed", exc_info=True)
+
+    @staticmethod
+    def _warm_keywords(chain: Any) -> None:
+        try:
+            chain.retriever.sync()
+        except Exception:
+            logger.warning("loading the keyword index at start failed; the first question will try again", exc_info=True)
 
     @cached_property
     def chat_model(self) -> Any:

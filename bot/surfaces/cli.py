@@ -324,9 +324,15 @@ def feedback_export(obj: Context, out: Path, source: Path | None) -> None:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int) -> None:
     """Open the chat in the browser (Gradio); login with NEWSBOT_AUTH=user:password."""
-    from bot.surfaces.web.app import serve as serve_ui
 
-    _run(lambda: serve_ui(obj.app, host=host, port=port))
+    def start() -> None:
+        # The store, the keyword index and the query encoder load while the web framework imports.
+        obj.app.start_warm_up()
+        from bot.surfaces.web.app import serve as serve_ui
+
+        serve_ui(obj.app, host=host, port=port)
+
+    _run(start)
 
 
 @cli.command()

@@ -15,7 +15,6 @@ through a small script (``OPENER_JS``).
 from __future__ import annotations
 
 import logging
-import threading
 from importlib import resources
 from typing import Any
 
@@ -206,22 +205,11 @@ def launch_options(app: Any) -> dict[str, Any]:
     }
 
 
-def _warm_keyword_index(chain: Any) -> None:
-    try:
-        chain.retriever.sync()
-    except Exception:  # the first question will sync again and report what is wrong
-        logger.warning("loading the keyword index at start failed", exc_info=True)
-
-
 def serve(app: Any, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Build the app and serve it until interrupted (``newsbot serve``)."""
     options = launch_options(app)  # a bad NEWSBOT_AUTH fails before anything loads
-    chain = app.chain  # opens the store
-    # The keyword index loads (or is built) while the model loads: a first question waits for
-    # whichever is slower, not for both one after the other.
-    threading.Thread(target=_warm_keyword_index, args=(chain,), name="keyword-index-warm-up", daemon=True).start()
-    vector = app.query_embeddings.embed_query("warm up")
-    app.store.query(vector, 1)  # Chroma loads its vector index on the first query
+    app.start_warm_up()  # started by the CLI before this module imported gradio; here for other callers
+    app.chain  # noqa: B018 - opens the store: a store that cannot open fails here, before the UI is up
     demo = build_ui(app)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("newsbot is listening on %s: anyone who can reach it can use it%s", host,

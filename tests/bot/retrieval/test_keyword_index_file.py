@@ -119,3 +119,21 @@ def test_a_bad_index_file_is_rebuilt_from_the_store(tmp_path, store, corpus, mon
     assert "rebuilding it from the store" in caplog.text
     assert results(second, qs) == results(first, qs)
     wait_for_saves()
+
+
+def test_serve_warm_up_opens_the_chain_and_loads_the_keyword_index_once(tmp_path, corpus):
+    from bot.settings import Settings
+    from bot.wiring import App
+
+    app = App(Settings(_env_file=None, db=tmp_path / "db", model_dir=tmp_path, embedding="fake"))  # type: ignore[call-arg]
+    assert app.ingestor.ingest_paths([corpus]).ingested == 12
+    wait_for_saves()
+
+    fresh = App(app.settings)  # what `newsbot serve` starts with: nothing open yet
+    first = fresh.start_warm_up()
+    assert fresh.start_warm_up() is first  # a second caller gets the same warm-up
+    first.join(60)
+    assert not first.is_alive()
+    retriever = fresh.chain.retriever
+    assert retriever._index_loaded and len(retriever.bm25) > 0
+    assert fresh.chain.invoke({"question": question(5)})["citations"]
