@@ -12,7 +12,8 @@ from typing import Literal, get_args
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE
+from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, ChunkingOptions
+from ingest.errors import ConfigError
 from ingest.loaders.files import BYTES_PER_MB, MAX_FILE_MB
 
 
@@ -130,6 +131,12 @@ class Settings(BaseSettings):
             server = hashlib.sha256(self.chroma_url.rstrip("/").encode()).hexdigest()[:12]
             return where / f"{server}-{self.collection}{Path(name).suffix}"
         return (override or self.db) / name
+
+    def chunking(self) -> ChunkingOptions:
+        """How ingest cuts articles (``chunk_size``, ``chunk_max``, ``chunk_overlap``)."""
+        if self.chunk_max < self.chunk_size:
+            raise ConfigError("NEWSBOT_CHUNK_MAX must be >= NEWSBOT_CHUNK_SIZE")
+        return ChunkingOptions(size=self.chunk_size, max_size=self.chunk_max, overlap=self.chunk_overlap)
 
     def max_file_bytes(self) -> int:
         """``max_file_mb`` in bytes (the MB the loaders mean)."""

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from bot.settings import Settings
-from ingest.errors import ConfigError
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
@@ -116,14 +115,12 @@ class App:
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        from ingest.pipeline import ChunkingOptions, Ingestor
+        from ingest.pipeline import Ingestor
 
         s = self.settings
-        if s.chunk_max < s.chunk_size:
-            raise ConfigError("NEWSBOT_CHUNK_MAX must be >= NEWSBOT_CHUNK_SIZE")
         return Ingestor(
             self.store,
-            chunking=ChunkingOptions(size=s.chunk_size, max_size=s.chunk_max, overlap=s.chunk_overlap),
+            chunking=s.chunking(),
             max_bytes=s.max_file_bytes(),
             # Chunks per embedding call: the model sorts a call's texts by length before batching,
             # so small calls pad much more (64 chunks cost ~25% more than one big call; 256, ~5%).

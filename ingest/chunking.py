@@ -29,6 +29,19 @@ from ingest.types import Article, Chunk
 #: chunk: the defaults of the settings (NEWSBOT_CHUNK_SIZE / _MAX / _OVERLAP) and of the ingestor.
 CHUNK_SIZE, CHUNK_MAX, CHUNK_OVERLAP = 700, 1000, 1
 
+
+@dataclass(frozen=True)
+class ChunkingOptions:
+    """How articles are cut (the one place with the defaults; settings and the bench build it)."""
+
+    size: int = CHUNK_SIZE
+    max_size: int = CHUNK_MAX
+    overlap: int = CHUNK_OVERLAP
+
+    def __post_init__(self) -> None:
+        if self.max_size < self.size:
+            raise ValueError(f"the chunk maximum ({self.max_size}) must be >= the chunk size ({self.size})")
+
 # A line this short without sentence-final punctuation reads as a heading / dateline / caption.
 HEADING_MAX_CHARS = 120
 _SENTENCE_END = re.compile(r"[.!?؟؛۔:]['\"”’»)\]]*\s*$")

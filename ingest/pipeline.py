@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, chunk_article
+from ingest.chunking import ChunkingOptions, chunk_article
 from ingest.errors import IngestError, NewsbotError
 from ingest.loaders.files import BYTES_PER_MB, MAX_FILE_MB, discover_files, load_records
 from ingest.store.articles import ArticleStore
@@ -27,13 +27,6 @@ from ingest.text.sentences import evidence_spans
 from ingest.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ChunkingOptions:
-    size: int = CHUNK_SIZE
-    max_size: int = CHUNK_MAX
-    overlap: int = CHUNK_OVERLAP
 
 
 @dataclass

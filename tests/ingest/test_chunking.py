@@ -134,3 +134,17 @@ def test_chunks_always_slice_and_stay_bounded(parts: list[str], size: int, overl
         assert s > last_start
         last_start = s
         assert text[s:e].strip() == text[s:e]
+
+
+def test_chunking_options_come_from_settings_and_refuse_a_maximum_below_the_size(tmp_path) -> None:
+    from bot.settings import Settings
+    from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, ChunkingOptions
+    from ingest.errors import ConfigError
+
+    assert ChunkingOptions() == ChunkingOptions(CHUNK_SIZE, CHUNK_MAX, CHUNK_OVERLAP)
+    assert Settings(_env_file=None, db=tmp_path).chunking() == ChunkingOptions()  # type: ignore[call-arg]
+    assert Settings(_env_file=None, db=tmp_path, chunk_size=300, chunk_max=400).chunking() == ChunkingOptions(300, 400)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="NEWSBOT_CHUNK_MAX"):
+        Settings(_env_file=None, db=tmp_path, chunk_size=500, chunk_max=400).chunking()  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="must be >="):
+        ChunkingOptions(size=500, max_size=400)

@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ class Bench:
         self.embedder_id = app.embedder_id
         self.news = SyntheticNews(seed=CORPUS_FORMAT)
         s = self.settings
-        self.chunk_opts = {"size": s.chunk_size, "max_size": s.chunk_max, "overlap": s.chunk_overlap}
+        self.chunking = s.chunking()
         self.k = s.k
         self.notes: list[str] = []
 
@@ -146,7 +146,7 @@ class Bench:
         texts: list[str] = []
         for path in sorted(folder.iterdir()):
             for art in load_file(path, max_bytes=1 << 26):
-                texts += [c.text for c in chunk_article(art, **self.chunk_opts)]
+                texts += [c.text for c in chunk_article(art, **asdict(self.chunking))]
         self.log(f"ingest: {n} synthetic articles, {len(texts)} chunks; warming up the embedder")
         self.emb.embed_documents(texts[:8])
 
@@ -268,7 +268,7 @@ class Bench:
         while written < size:
             article = self.news.article(i)
             i += 1
-            chunks = chunk_article(article, **self.chunk_opts)[: size - written]
+            chunks = chunk_article(article, **asdict(self.chunking))[: size - written]
             if not chunks:
                 continue
             base = self.pool[rng.integers(0, len(self.pool), size=len(chunks))]
