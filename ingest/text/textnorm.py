@@ -22,6 +22,8 @@ import re
 import unicodedata
 from typing import Literal
 
+from ingest.text.language import detect_language, is_arabic_letter
+
 __all__ = [
     "STOPWORDS",
     "detect_lang",
@@ -62,15 +64,6 @@ _ARABIC_LETTER_MAP = str.maketrans(
         **{chr(0x06F0 + i): str(i) for i in range(10)},
     }
 )
-
-# Letters of the Arabic script blocks (base, supplement, extended-A, presentation forms).
-_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
-
-
-def _is_arabic_char(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _ARABIC_RANGES)
-
 
 def normalize_arabic(text: str) -> str:
     """Strip Arabic diacritics and tatweel, unify letter variants, map Arabic digits to ASCII.
@@ -189,7 +182,7 @@ def _stem_english(tok: str) -> str:
 
 def stem(token: str) -> str:
     """Stem one token of ``normalize_for_match`` output (Arabic light stemming or English plurals)."""
-    if any(_is_arabic_char(c) for c in token):
+    if any(is_arabic_letter(c) for c in token):
         return _stem_arabic(token)
     return _stem_english(token)
 
@@ -234,17 +227,10 @@ def _term(tok: str) -> str | None:
 
 
 def is_arabic(text: str) -> bool:
-    """True when Arabic-script letters are the majority of the letters in ``text``."""
-    arabic = other = 0
-    for ch in text:
-        if ch.isalpha():
-            if _is_arabic_char(ch):
-                arabic += 1
-            else:
-                other += 1
-    return arabic > other
+    """True when Arabic letters are at least half the letters of ``text`` (:func:`detect_language`)."""
+    return detect_language(text) == "ar"
 
 
 def detect_lang(text: str) -> Literal["ar", "en"]:
-    """Language of a question: "ar" when Arabic letters dominate, else "en"."""
+    """Language of a question: "ar" when Arabic letters are at least half its letters, else "en"."""
     return "ar" if is_arabic(text) else "en"

@@ -54,6 +54,7 @@ from ingest.chunking import chunk_article
 from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import ConfigError, NewsbotError
 from ingest.text.sentences import split_sentences
+from ingest.text.textnorm import is_arabic
 
 logger = logging.getLogger(__name__)
 
@@ -307,8 +308,7 @@ class Bench:
         if len(words) > 7:
             start = int(rng.integers(0, len(words) - 7))
             words = words[start : start + 7]
-        arabic = any("\u0600" <= ch <= "\u06ff" for ch in text)
-        return ("ماذا عن " if arabic else "What about ") + " ".join(words) + "?"
+        return ("ماذا عن " if is_arabic(text) else "What about ") + " ".join(words) + "?"
 
     # ------------------------------------------------------------------ questions at size
 

@@ -5,6 +5,7 @@ from conftest import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.text.language import detect_language
 from ingest.text.textnorm import (
     STOPWORDS,
     detect_lang,
@@ -157,11 +158,15 @@ def test_tokens_are_nonempty_single_words(text: str) -> None:
         ("Who is خليفة حفتر in Libya?", "en"),
         ("", "en"),
         ("123 ?", "en"),
+        ("Rome روما", "ar"),  # half the letters Arabic: Arabic
+        ("Παλαιστίνη", "en"),  # another script: the default
     ],
 )
 def test_detect_lang(text: str, lang: str) -> None:
     assert detect_lang(text) == lang
     assert is_arabic(text) == (lang == "ar")
+    # One rule: the question's language and the script retrieval compares passages with agree.
+    assert detect_lang(text) == (detect_language(text) or "en")
 
 
 def test_real_article_tokenizes() -> None:
