@@ -88,8 +88,9 @@ def test_prompts_import_nothing_of_the_project() -> None:
     assert violations_importing(("prompts",), {"bot", "ingest"}) == []
 
 
-def test_ingest_text_imports_nothing_of_the_project() -> None:
-    assert violations_importing(("ingest/text",), {"bot", "ingest", "prompts"}) == []
+def test_ingest_text_imports_nothing_of_the_project_but_itself() -> None:
+    found = violations_importing(("ingest/text",), {"bot", "ingest", "prompts"})
+    assert [v for v in found if not (v.endswith(" imports ingest.text") or " imports ingest.text." in v)] == []
 
 
 #: The layers of ``bot`` from the top down: a module imports only modules of its own layer or below.
