@@ -39,6 +39,7 @@ __all__ = [
     "render_answer",
     "split_claims",
     "split_hedge",
+    "split_hedge_text",
     "strip_markers",
 ]
 
@@ -286,10 +287,16 @@ def clean_answer(raw: str, valid: Collection[int]) -> CleanedAnswer:
 
 
 def split_hedge(result: Mapping[str, Any]) -> tuple[str | None, str]:
-    """``(hedge, the rest of the answer)`` of a chain result; the hedge is None unless the result
-    is a low-confidence answer that starts with it."""
-    answer = str(result.get("answer", ""))
+    """``(hedge, the rest of the answer)`` of a chain result's JSON (see :func:`split_hedge_text`)."""
     hedge = result.get("hedge")
-    if result.get("confidence", "low") == "low" and isinstance(hedge, str) and hedge and answer.startswith(hedge):
+    return split_hedge_text(
+        str(result.get("answer", "")), hedge if isinstance(hedge, str) else None, result.get("confidence", "low")
+    )
+
+
+def split_hedge_text(answer: str, hedge: str | None, confidence: str) -> tuple[str | None, str]:
+    """``(hedge, the rest of the answer)``; the hedge is None unless the answer is a
+    low-confidence one that starts with it."""
+    if confidence == "low" and hedge and answer.startswith(hedge):
         return hedge, answer[len(hedge) :].strip()
     return None, answer
