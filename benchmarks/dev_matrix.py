@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from devsets import SWITCH_SHARE, Loaded, add_arguments, is_switch_question, loaded_sets
 
+from bot.answering.contract import AnswerResult
 from bot.measure.evaluation import Question, contains, score_result
 
 K = 5
@@ -62,6 +63,8 @@ def history_text(history: list[Any] | None) -> str:
     """The earlier turns as plain text (chat messages or earlier results), oldest first."""
     parts: list[str] = []
     for item in history or []:
+        if isinstance(item, AnswerResult):
+            item = item.to_json()
         if not isinstance(item, dict):
             continue
         if "question" in item:
@@ -89,7 +92,7 @@ def baseline_hits(loaded: Loaded, q: Question, article_id: str | None = None) ->
     return out
 
 
-def ask(loaded: Loaded, q: Question, filters: dict[str, Any] | None = None) -> tuple[dict[str, Any], float]:
+def ask(loaded: Loaded, q: Question, filters: dict[str, Any] | None = None) -> tuple[AnswerResult, float]:
     request: dict[str, Any] = {"question": q.question, "k": K}
     if q.history:
         request["history"] = q.history
@@ -100,40 +103,40 @@ def ask(loaded: Loaded, q: Question, filters: dict[str, Any] | None = None) -> t
     return result, (time.perf_counter() - t0) * 1000
 
 
-def top_hit(q: Question, result: dict[str, Any]) -> bool | None:
+def top_hit(q: Question, result: AnswerResult) -> bool | None:
     """Does the best-scored citation's passage hold the gold text (the label the confidence
     model estimates; a second quoted sentence doesn't change it)?"""
     if not q.gold:
         return None
-    cites = result.get("citations") or []
+    cites = result.citations
     if not cites:
         return False
-    best = max(cites, key=lambda c: c.get("score") or 0.0)
-    return contains(best.get("text", ""), q.gold)
+    best = max(cites, key=lambda c: c.score or 0.0)
+    return contains(best.text, q.gold)
 
 
-def asked_row(loaded: Loaded, q: Question, result: dict[str, Any], ms: float, part: str = "",
+def asked_row(loaded: Loaded, q: Question, result: AnswerResult, ms: float, part: str = "",
               article_id: str | None = None) -> dict[str, Any]:
     return {
         "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "asked", "part": part,
         "answerable": q.answerable, "follow_up": q.follow_up,
         "ms": round(ms, 1), **score_result(q, result), **baseline_hits(loaded, q, article_id),
         "top_hit": top_hit(q, result) if q.answerable else None,
-        "evidence": result.get("evidence", {}), "n_citations": len(result.get("citations", [])),
+        "evidence": result.evidence or {}, "n_citations": len(result.citations),
     }
 
 
-def left_out_row(loaded: Loaded, q: Question, result: dict[str, Any], ms: float, part: str = "") -> dict[str, Any]:
+def left_out_row(loaded: Loaded, q: Question, result: AnswerResult, ms: float, part: str = "") -> dict[str, Any]:
     """The question asked where its article is not: an unanswerable row."""
-    confidence = result.get("confidence") or ("none" if result["abstained"] else "high")
-    cited = [c.get("text", "") for c in result.get("citations", [])]
+    confidence = result.confidence
+    cited = [c.text for c in result.citations]
     return {
         "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "left_out", "answerable": False, "part": part,
         "follow_up": q.follow_up, "ms": round(ms, 1), "confidence": confidence,
-        "abstain_ok": bool(result["abstained"]), "unanswerable_high": confidence == "high",
+        "abstain_ok": result.abstained, "unanswerable_high": confidence == "high",
         # The fact may be stated in another article too: then a confident answer is right.
         "gold_elsewhere": bool(q.gold) and any(contains(t, q.gold) for t in cited),
-        "evidence": result.get("evidence", {}),
+        "evidence": result.evidence or {},
     }
 
 
@@ -158,7 +161,7 @@ def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool
             log) -> list[dict[str, Any]]:
     rows = []
     t0 = time.time()
-    own_results: dict[str, list[dict[str, Any]]] = {}
+    own_results: dict[str, list[AnswerResult]] = {}
     for i, q in enumerate(loaded.questions):
         result, ms = ask(loaded, q)
         row = asked_row(loaded, q, result, ms)

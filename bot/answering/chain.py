@@ -1,6 +1,7 @@
 """The answer chain: one LangChain Runnable that the CLI, the web UI and the evaluation all call.
 
-Input (a dict, or just the question)::
+Input: an :class:`~bot.answering.contract.AskRequest`, just the question, or a dict of the
+request's fields (validated into an ``AskRequest``: LangChain callers and JSON keep working)::
 
     {"question": str,
      "history": [...],            # optional: chat messages or earlier results (bot.answering.conversation)
@@ -8,20 +9,21 @@ Input (a dict, or just the question)::
      "filters": {"article_id", "source", "since", "until"},   # optional
      "answerer": "extractive"|"openai"|...}                    # optional: override per call
 
-``invoke`` returns the result dict of ``newsbot ask --json``. ``stream`` yields events::
+``invoke`` returns an :class:`~bot.answering.contract.AnswerResult` (its ``to_json()`` is
+``newsbot ask --json``). ``stream`` yields the events of :mod:`bot.answering.contract`::
 
-    {"event": "retrieved", "retrieved": [...]}     # passages found (for a debug view)
-    {"event": "delta", "text": str}                # answer text as it is written (raw)
-    {"event": "result", "result": {...}}           # the final, citation-checked result
+    Retrieved(retrieved=[...])     # event "retrieved": passages found (for a debug view)
+    Delta(text=str)                # event "delta": answer text as it is written (raw)
+    Result(result=AnswerResult)    # event "result": the final, citation-checked result
 
 The result's ``confidence`` says how sure the answer is (``bot.answering.confidence``): ``"high"`` (the
 quoted sentence answers), ``"low"`` (the answer starts with a hedge, also given as
-``result["hedge"]``, then the closest sentence with its citation; ``abstained`` is false) or
+``result.hedge``, then the closest sentence with its citation; ``abstained`` is false) or
 ``"none"`` (``abstained`` is true: "The articles don't say.", no citations).
 
 The streamed deltas are the answerer's raw text; the final result is what survived the citation
 checks (unsupported sentences dropped, numbers renumbered), so a UI replaces the streamed text
-with ``result["answer"]`` at the end.
+with ``result.answer`` at the end.
 """
 
 from __future__ import annotations
@@ -30,13 +32,25 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.answering.confidence import DEFAULT_CONFIDENCE, Confidence, ConfidenceModel, features
+from bot.answering.contract import (
+    AnswerResult,
+    AskRequest,
+    Citation,
+    ConversationContext,
+    Delta,
+    Result,
+    Retrieved,
+    RetrievedPassage,
+    StreamEvent,
+    Timings,
+)
 from bot.answering.conversation import Conversation, Turn, as_messages, conversation, looks_like_follow_up, parse_history
 from bot.answering.extractive import RankingWeights, rank_evidence, select_sentences
 from bot.answering.llm import answer_messages, condense_question, stream_answer
@@ -82,7 +96,10 @@ class _Request:
     model: Any
 
 
-class NewsbotChain(Runnable[dict, dict]):
+ChainInput = AskRequest | str | dict[str, Any]
+
+
+class NewsbotChain(Runnable[ChainInput, AnswerResult]):
     """Question (+ history) → answer with verified citations and a confidence level."""
 
     def __init__(
@@ -112,56 +129,56 @@ class NewsbotChain(Runnable[dict, dict]):
 
     # -------------------------------------------------------------- Runnable interface
 
-    def invoke(self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
+    def invoke(self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any) -> AnswerResult:
         result = None
         for event in self.stream(input, config, **kwargs):
-            if event["event"] == "result":
-                result = event["result"]
+            if isinstance(event, Result):
+                result = event.result
         assert result is not None
         return result
 
-    def stream(self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[dict]:
-        request = {"question": input} if isinstance(input, str) else dict(input)
-        yield from self._run(request)
+    # stream/astream yield events, not chunks of the output as Runnable's do: the result is
+    # citation-checked only at the end, so it comes whole, in the last event.
+    def stream(  # type: ignore[override]
+        self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[StreamEvent]:
+        yield from self._run(AskRequest.of(input))
 
-    async def astream(
-        self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[dict]:
+    async def astream(  # type: ignore[override]
+        self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
         """The same events as :meth:`stream`; the blocking work runs in a worker thread."""
         events = self.stream(input, config, **kwargs)
-        done: dict = {}
+        done: Any = object()
         while True:
             event = await asyncio.to_thread(next, events, done)
             if event is done:
                 return
             yield event
 
-    async def ainvoke(self, input: dict | str, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
+    async def ainvoke(self, input: ChainInput, config: RunnableConfig | None = None, **kwargs: Any) -> AnswerResult:
         return await asyncio.to_thread(self.invoke, input, config, **kwargs)
 
     # -------------------------------------------------------------- the steps
 
-    def _parse(self, request: dict[str, Any]) -> _Request:
-        question = str(request.get("question") or "").strip()
-        if not question:
-            raise NewsbotError("empty question")
-        answerer = request.get("answerer") or self.answerer
+    def _parse(self, request: AskRequest) -> _Request:
+        answerer = request.answerer or self.answerer
         model = self.chat_models.get(answerer) if answerer != "extractive" else None
         if answerer != "extractive" and model is None:
             raise NewsbotError(f"answerer {answerer!r} is not configured (see NEWSBOT_ANSWERER)")
         return _Request(
-            question=question,
-            k=int(request.get("k") or self.k),
+            question=request.question,
+            k=request.k or self.k,
             answerer=answerer,
-            filters=Filters(**{key: v for key, v in (request.get("filters") or {}).items() if v}),
-            turns=parse_history(request.get("history")),
-            language=detect_lang(question),
+            filters=request.filters,
+            turns=parse_history(request.history),
+            language=detect_lang(request.question),
             model=model,
         )
 
-    def retrieve_for(self, request: dict[str, Any]) -> Retrieval:
+    def retrieve_for(self, request: ChainInput) -> Retrieval:
         """The passages and scored sentences the answer of ``request`` is chosen from."""
-        return self._retrieve(self._parse(request))
+        return self._retrieve(self._parse(AskRequest.of(request)))
 
     def _retrieve(self, req: _Request) -> Retrieval:
         if self.retriever.is_empty():
@@ -196,12 +213,12 @@ class NewsbotChain(Runnable[dict, dict]):
         retrieval.prior_articles = tuple(prior)
         return retrieval
 
-    def _run(self, request: dict[str, Any]) -> Iterator[dict]:
+    def _run(self, request: AskRequest) -> Iterator[StreamEvent]:
         req = self._parse(request)
         t0 = time.perf_counter()
         retrieval = self._retrieve(req)
         t_retrieve = time.perf_counter() - t0
-        yield {"event": "retrieved", "retrieved": [p.as_dict() for p in retrieval.passages]}
+        yield Retrieved(retrieved=[RetrievedPassage.of(p) for p in retrieval.passages])
 
         t1 = time.perf_counter()
         hedge: str | None = None
@@ -220,7 +237,7 @@ class NewsbotChain(Runnable[dict, dict]):
             messages = answer_messages(retrieval.search_question, passages, req.language)
             for delta in stream_answer(req.model, messages):
                 raw_parts.append(delta)
-                yield {"event": "delta", "text": delta}
+                yield Delta(text=delta)
             cleaned = clean_answer("".join(raw_parts), valid=set(numbered))
             if cleaned.abstained:
                 grounded = GroundedAnswer(text="", citations=[], dropped_numbers=cleaned.dropped)
@@ -239,34 +256,28 @@ class NewsbotChain(Runnable[dict, dict]):
         else:
             answer = f"{hedge} {grounded.text}" if hedge else grounded.text
         if req.model is None and answer and not abstained:
-            yield {"event": "delta", "text": answer}
-        result: dict[str, Any] = {
-            "question": req.question,
-            "answer": answer,
-            "abstained": abstained,
-            "confidence": confidence,
-            "language": req.language,
-            "citations": [] if abstained else [_citation_dict(c) for c in grounded.citations],
-            "retrieved": [p.as_dict() for p in retrieval.passages],
-            "timings_ms": {"retrieve": round(t_retrieve * 1000, 1), "answer": round(t_answer * 1000, 1)},
-            "answerer": req.answerer,
-        }
-        if hedge:
-            result["hedge"] = hedge
-        if retrieval.search_question != req.question:
-            result["standalone_question"] = retrieval.search_question
-        if retrieval.conversation is not None:
-            result["conversation"] = {
-                "context": retrieval.conversation.text,
-                "articles": list(retrieval.prior_articles),
-            }
-        if grounded.dropped_claims:
-            result["dropped_claims"] = grounded.dropped_claims
-        if grounded.dropped_numbers:
-            result["dropped_citations"] = grounded.dropped_numbers
-        if evidence:
-            result["evidence"] = {k: round(v, 4) for k, v in evidence.items()}
-        yield {"event": "result", "result": result}
+            yield Delta(text=answer)
+        conv = retrieval.conversation
+        result = AnswerResult(
+            question=req.question,
+            answer=answer,
+            abstained=abstained,
+            confidence=confidence,
+            language=req.language,
+            citations=[] if abstained else [Citation.of(c) for c in grounded.citations],
+            retrieved=[RetrievedPassage.of(p) for p in retrieval.passages],
+            timings_ms=Timings(retrieve=round(t_retrieve * 1000, 1), answer=round(t_answer * 1000, 1)),
+            answerer=req.answerer,
+            hedge=hedge or None,
+            standalone_question=retrieval.search_question if retrieval.search_question != req.question else None,
+            conversation=(
+                None if conv is None else ConversationContext(context=conv.text, articles=list(retrieval.prior_articles))
+            ),
+            dropped_claims=grounded.dropped_claims or None,
+            dropped_citations=grounded.dropped_numbers or None,
+            evidence={k: round(v, 4) for k, v in evidence.items()} if evidence else None,
+        )
+        yield Result(result=result)
 
     def _extractive(self, retrieval: Retrieval, question: str) -> tuple[GroundedAnswer, Confidence, dict[str, float]]:
         """The best sentence (a second one when it adds what the first lacks), and how sure."""
@@ -302,12 +313,6 @@ def _mix(own: np.ndarray, with_turns: np.ndarray, weight: float) -> np.ndarray:
 def _hedge(kind: str, language: str) -> str:
     messages = HEDGE_MESSAGES[kind]
     return messages.get(language, messages["en"])
-
-
-def _citation_dict(c: Any) -> dict[str, Any]:
-    d = asdict(c)
-    keys = ["n", "article_id", "title", "date", "source", "url", "lang", "chunk_id", "text", "quote", "quote_start", "quote_end", "score"]
-    return {key: d.get(key) for key in keys}
 
 
 def build_chain(app: Any) -> NewsbotChain:

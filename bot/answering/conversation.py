@@ -2,7 +2,7 @@
 
 History comes in two shapes and both are accepted: chat messages (``{"role", "content"}``, the
 Gradio format) and earlier results of the chain (``{"question", "answer", "citations", ...}``,
-the ``newsbot ask --json`` format). Results carry more: the articles that were already cited.
+the ``newsbot ask --json`` format, or the :class:`~bot.answering.contract.AnswerResult` itself). Results carry more: the articles that were already cited.
 
 Without an LLM, a question asked in a conversation is retrieved with the conversation: the last
 turns' questions *and answers* (:class:`Conversation`) are embedded with it, and the articles the
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.answering.contract import AnswerResult
 from bot.citations.markers import split_hedge
 from ingest.text.textnorm import normalize_for_match, tokenize
 
@@ -70,9 +71,12 @@ def conversation(turns: Sequence[Turn], last: int = CONTEXT_TURNS) -> Conversati
 
 
 def parse_history(history: Sequence[Any] | None) -> list[Turn]:
-    """Turns from chat messages and/or earlier chain results, oldest first."""
+    """Turns from chat messages and/or earlier chain results (their JSON or
+    :class:`AnswerResult`), oldest first."""
     turns: list[Turn] = []
     for item in history or []:
+        if isinstance(item, AnswerResult):
+            item = item.to_json()
         if not isinstance(item, dict):
             continue
         if "question" in item:

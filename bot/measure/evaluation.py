@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.answering.contract import AnswerResult
 from ingest.errors import NewsbotError
 from ingest.text.textnorm import normalize_for_match
 
@@ -104,23 +105,23 @@ def answer_hit(answer: str, groups: list[list[str]]) -> bool:
     return bool(groups) and all(any(contains(answer, alt) for alt in group) for group in groups)
 
 
-def score_result(q: Question, result: dict[str, Any]) -> dict[str, Any]:
+def score_result(q: Question, result: AnswerResult) -> dict[str, Any]:
     """Per-question verdicts (None where a metric doesn't apply)."""
-    abstained = bool(result.get("abstained"))
-    confidence = result.get("confidence") or ("none" if abstained else "high")
+    abstained = result.abstained
+    confidence = result.confidence
     if not q.answerable:
         return {"abstain_ok": abstained, "unanswerable_high": confidence == "high", "confidence": confidence}
     gold = q.gold
-    retrieved = [r.get("text", "") for r in result.get("retrieved", [])]
-    cited = [c.get("text", "") for c in result.get("citations", [])]
+    retrieved = [r.text for r in result.retrieved]
+    cited = [c.text for c in result.citations]
     citation_hit = any(contains(t, gold) for t in cited) if gold else None
     return {
         "retrieval_hit": any(contains(t, gold) for t in retrieved) if gold else None,
         "retrieval_hit1": (contains(retrieved[0], gold) if retrieved else False) if gold else None,
         "citation_hit": citation_hit,
-        "quote_hit": any(contains(c.get("quote", ""), gold) for c in result.get("citations", [])) if gold else None,
+        "quote_hit": any(contains(c.quote, gold) for c in result.citations) if gold else None,
         # No answer groups (e.g. a question exported from readers' feedback): nothing to score.
-        "answer_hit": (answer_hit(result.get("answer", ""), q.answers) if not abstained else False) if q.answers else None,
+        "answer_hit": (answer_hit(result.answer, q.answers) if not abstained else False) if q.answers else None,
         "false_abstain": abstained,
         "confidence": confidence,
         "high": confidence == "high",
@@ -179,7 +180,7 @@ def run_eval(
         result = chain.invoke(request)
         ms = (time.perf_counter() - t0) * 1000
         verdict = score_result(q, result)
-        record = {"id": q.id, **result, "eval": verdict}
+        record = {"id": q.id, **result.to_json(), "eval": verdict}
         if on_result:
             on_result(record)
         rows.append((q, verdict, ms))

@@ -29,18 +29,6 @@ class Passage:
     def title(self) -> str:
         return str(self.meta.get("title", ""))
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rank": self.rank,
-            "chunk_id": self.chunk_id,
-            "article_id": self.article_id,
-            "title": self.title,
-            "text": self.text,
-            "score": round(self.score, 6),
-            "dense": None if self.dense is None else round(self.dense, 6),
-            "bm25": None if self.bm25 is None else round(self.bm25, 6),
-        }
-
 
 @dataclass
 class Evidence:

@@ -239,21 +239,19 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
 
     result = _run(go)
     if as_json:
-        _echo_json(result)
+        _echo_json(result.to_json())
         return
-    from bot.citations.markers import split_hedge
-
-    hedge, answer = split_hedge(result)
+    hedge, answer = result.split_hedge()
     if hedge:
         _echo(hedge)  # on a line of its own, above the closest sentence
     _echo(answer)
-    if result["citations"]:
+    if result.citations:
         _echo("")
-        _echo("Sources:" if result["language"] != "ar" else "المصادر:")
-        for c in result["citations"]:
-            meta = ", ".join(x for x in (c.get("source"), c.get("date")) if x)
-            _echo(f"[{c['n']}] {c['title']}" + (f" ({meta})" if meta else ""))
-            _echo(f"    \"{' '.join(c['quote'].split())}\"")
+        _echo("Sources:" if result.language != "ar" else "المصادر:")
+        for c in result.citations:
+            meta = ", ".join(x for x in (c.source, c.date) if x)
+            _echo(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
+            _echo(f"    \"{' '.join(c.quote.split())}\"")
 
 
 @cli.command(name="eval")

@@ -60,20 +60,20 @@ def known_versions(folder: Path, chunking, versions=(1, 2)) -> dict[str, dict[st
 def check_answer(result: dict, known: dict[str, dict[str, Version]]) -> list[str]:
     problems = []
     seen: dict[str, set[str]] = {}
-    for p in result["retrieved"]:
-        aid, rev8 = p["chunk_id"].split(":")[:2]
+    for p in result.retrieved:
+        aid, rev8 = p.chunk_id.split(":")[:2]
         version = known.get(aid, {}).get(rev8)
         if version is None:
-            problems.append(f"passage {p['chunk_id']} of no written version")
-        elif p["text"] not in version.chunks:
-            problems.append(f"passage {p['chunk_id']} is not a whole chunk of its version")
+            problems.append(f"passage {p.chunk_id} of no written version")
+        elif p.text not in version.chunks:
+            problems.append(f"passage {p.chunk_id} is not a whole chunk of its version")
         seen.setdefault(aid, set()).add(rev8)
-    for c in result["citations"]:
-        aid, rev8 = c["chunk_id"].split(":")[:2]
+    for c in result.citations:
+        aid, rev8 = c.chunk_id.split(":")[:2]
         seen.setdefault(aid, set()).add(rev8)
         version = known.get(aid, {}).get(rev8)
-        if version is None or version.text[c["quote_start"] : c["quote_end"]] != c["quote"]:
-            problems.append(f"quote [{c['n']}] does not match its version's text at its offsets")
+        if version is None or version.text[c.quote_start : c.quote_end] != c.quote:
+            problems.append(f"quote [{c.n}] does not match its version's text at its offsets")
     for aid, revs in seen.items():
         if len(revs) > 1:
             problems.append(f"article {aid} mixed from revisions {sorted(revs)} in one answer")
@@ -150,7 +150,7 @@ def test_answers_stay_whole_while_ingesting_locally(tmp_path: Path) -> None:
     assert not problems, f"{len(problems)} problems, e.g. {problems[:5]}"
     assert changes["written"] >= 20
     assert len(results) >= 20, f"only {len(results)} answers while ingesting"
-    assert sum(not r["abstained"] for r in results) >= len(results) // 2
+    assert sum(not r.abstained for r in results) >= len(results) // 2
     # And afterwards the bot's BM25 is exactly the store's committed chunks.
     chain.retriever.sync()
     ids = {c.id for c in app.store.iter_chunks()}

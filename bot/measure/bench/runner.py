@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.answering.contract import AnswerResult
 from bot.measure.bench.corpus import SyntheticNews, article_file_text
 from bot.measure.bench.machine import PeakRSS, free_port, ms, rss_mb, wait_for_index_saves
 from bot.measure.bench.report import GOALS, QUERY_GOAL_SIZES, goals_met
@@ -345,7 +346,7 @@ class Bench:
             )
             return time.perf_counter() - t
 
-        def answer(q: str) -> tuple[float, dict]:
+        def answer(q: str) -> tuple[float, AnswerResult]:
             t = time.perf_counter()
             result = chain.invoke({"question": q, "k": self.k})
             return time.perf_counter() - t, result
@@ -358,7 +359,7 @@ class Bench:
             base_t.append(baseline(q))
             dt, result = answer(q)
             ans_t.append(dt)
-            answered += not result.get("abstained")
+            answered += not result.abstained
         out = {
             "chunks": size,
             "questions": len(ans_t),

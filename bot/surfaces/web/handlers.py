@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from bot.answering.chain import EmptyStoreError
+from bot.answering.contract import Delta, Result, Retrieved
 from bot.surfaces import feedback
 from bot.surfaces.web import chats
 from bot.surfaces.web import render as fmt
@@ -104,16 +105,15 @@ class Handlers:
         result = None
         try:
             for event in self.app.chain.stream(request):
-                kind = event.get("event")
-                if kind == "retrieved":
-                    debug = fmt_corpus.retrieved_html(event.get("retrieved") or [], lang)
+                if isinstance(event, Retrieved):
+                    debug = fmt_corpus.retrieved_html(event.retrieved, lang)
                     yield messages, messages, results, gr.skip(), debug, ""
-                elif kind == "delta":
-                    written += event.get("text") or ""
+                elif isinstance(event, Delta):
+                    written += event.text
                     messages[-1] = {"role": "assistant", "content": fmt.streaming_html(written)}
                     yield messages, messages, results, gr.skip(), debug, ""
-                elif kind == "result":
-                    result = event["result"]
+                elif isinstance(event, Result):
+                    result = event.result
         except EmptyStoreError:
             yield self._notice(question, fmt.t(lang, "empty_store"), lang, "notice", messages, results, debug)
             return
@@ -128,9 +128,10 @@ class Handlers:
         if result is None:  # pragma: no cover - the chain always ends with a result
             return
         turn = len(results)
-        results.append(result)
-        messages[-1] = {"role": "assistant", "content": fmt.answer_html(result, turn)}
-        debug = fmt_corpus.retrieved_html(result.get("retrieved") or [], lang)
+        # The chat's results are JSON: they are kept in the browser and rendered from there.
+        results.append(result.to_json())
+        messages[-1] = {"role": "assistant", "content": fmt.answer_html(results[-1], turn)}
+        debug = fmt_corpus.retrieved_html(result.retrieved, lang)
         yield messages, messages, results, fmt.sources_html(results), debug, ""
 
     # ---------------------------------------------------------------- chats kept in the browser

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bot.answering.contract import RetrievedPassage
 from bot.surfaces.web.render import esc, open_link, t, text_html
 
 
@@ -12,18 +13,17 @@ def _num(x: Any) -> str:
     return "–" if x is None else f"{float(x):.4f}"
 
 
-def retrieved_html(retrieved: Sequence[Mapping[str, Any]], lang: str | None = "en", snippet: int = 240) -> str:
+def retrieved_html(retrieved: Sequence[RetrievedPassage], lang: str | None = "en", snippet: int = 240) -> str:
     """The retrieval-debug table: rank, title, scores and the start of each passage."""
     if not retrieved:
         return f'<div class="nb-debug" dir="auto">{esc(t(lang, "nothing_retrieved"))}</div>'
     head = "".join(f"<th>{esc(t(lang, k))}</th>" for k in ("rank", "title", "score", "dense", "bm25", "passage"))
     rows = []
     for p in retrieved:
-        text = str(p.get("text") or "")
-        short = text if len(text) <= snippet else text[:snippet].rstrip() + "…"
+        short = p.text if len(p.text) <= snippet else p.text[:snippet].rstrip() + "…"
         rows.append(
-            f"<tr><td>{esc(p.get('rank'))}</td><td dir=\"auto\">{esc(p.get('title') or '')}</td>"
-            f"<td>{_num(p.get('score'))}</td><td>{_num(p.get('dense'))}</td><td>{_num(p.get('bm25'))}</td>"
+            f"<tr><td>{esc(p.rank)}</td><td dir=\"auto\">{esc(p.title)}</td>"
+            f"<td>{_num(p.score)}</td><td>{_num(p.dense)}</td><td>{_num(p.bm25)}</td>"
             f'<td dir="auto">{text_html(short)}</td></tr>'
         )
     return (

@@ -16,31 +16,16 @@ from typing import Any
 import pytest
 from articles import PORT_LUMEN, VELORA, write_articles
 from conftest import SEED, needs_shared
+from pydantic import TypeAdapter
 
 from bot.answering.chain import NewsbotChain
 from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
+from bot.answering.contract import AnswerResult, Delta, Result, Retrieved, StreamEvent
 from bot.retrieval.filters import Filters
 from bot.retrieval.hybrid import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
 from prompts.templates import ABSTAIN_MESSAGES, HEDGE_MESSAGES
-
-CITATION_KEYS = {
-    "n": int,
-    "article_id": str,
-    "title": str,
-    "date": (str, type(None)),
-    "source": (str, type(None)),
-    "url": (str, type(None)),
-    "lang": (str, type(None)),
-    "chunk_id": str,
-    "text": str,
-    "quote": str,
-    "quote_start": int,
-    "quote_end": int,
-}
-RETRIEVED_KEYS = {"rank": int, "chunk_id": str, "article_id": str, "title": str, "text": str, "score": float}
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -60,73 +45,52 @@ def ids_by_title(store) -> dict[str, str]:
     return out
 
 
-def assert_contract(result: dict[str, Any]) -> None:
-    """The `newsbot ask --json` contract: keys and types (extra keys are allowed)."""
-    for key, typ in {
-        "question": str,
-        "answer": str,
-        "abstained": bool,
-        "confidence": str,
-        "language": str,
-        "citations": list,
-        "retrieved": list,
-        "timings_ms": dict,
-    }.items():
-        assert key in result, f"missing key {key!r}: {sorted(result)}"
-        assert isinstance(result[key], typ), (key, type(result[key]))
-    assert result["language"] in ("en", "ar")
-    for c in result["citations"]:
-        for key, typ in CITATION_KEYS.items():
-            assert key in c, f"citation lacks {key!r}: {sorted(c)}"
-            assert isinstance(c[key], typ), (key, c[key])
-    for r in result["retrieved"]:
-        for key, typ in RETRIEVED_KEYS.items():
-            assert key in r, f"retrieved passage lacks {key!r}: {sorted(r)}"
-            assert isinstance(r[key], typ), (key, r[key])
-    assert [r["rank"] for r in result["retrieved"]] == list(range(1, len(result["retrieved"]) + 1))
-    assert set(result["timings_ms"]) >= {"retrieve", "answer"}
-    for key in ("retrieve", "answer"):
-        assert isinstance(result["timings_ms"][key], (int, float)) and result["timings_ms"][key] >= 0
-    assert result["confidence"] in ("high", "low", "none")
-    assert result["abstained"] is (result["confidence"] == "none")
-    if result["abstained"]:
-        assert result["citations"] == []
-        assert result["answer"] == ABSTAIN_MESSAGES[result["language"]]
+def assert_contract(result: AnswerResult) -> None:
+    """What the types of :class:`AnswerResult` don't say: ranks, confidence and abstention agree,
+    a low-confidence answer starts with its hedge (the keys and their types are the model's)."""
+    assert isinstance(result, AnswerResult)
+    assert result.language in ("en", "ar")
+    assert [r.rank for r in result.retrieved] == list(range(1, len(result.retrieved) + 1))
+    assert result.timings_ms.retrieve >= 0 and result.timings_ms.answer >= 0
+    assert result.abstained is (result.confidence == "none")
+    if result.abstained:
+        assert result.citations == []
+        assert result.answer == ABSTAIN_MESSAGES[result.language]
     else:
-        assert result["citations"], "an answer at any confidence shows its source"
-    if result["confidence"] == "low":
+        assert result.citations, "an answer at any confidence shows its source"
+    if result.confidence == "low":
         # The hedge in the question's language, then the closest sentence with its citation.
-        assert result["hedge"] in {m[result["language"]] for m in HEDGE_MESSAGES.values()}
-        assert result["answer"].startswith(result["hedge"] + " ")
+        assert result.hedge in {m[result.language] for m in HEDGE_MESSAGES.values()}
+        assert result.answer.startswith(result.hedge + " ")
     else:
-        assert "hedge" not in result
+        assert result.hedge is None
 
 
-def assert_citations_verify(result: dict[str, Any], store) -> None:
+def assert_citations_verify(result: AnswerResult, store) -> None:
     """Every quote is the article text at its offsets and lies inside the cited chunk; the answer's
     markers are exactly [1]..[N] for the N citations, numbered by first appearance."""
-    citations = result["citations"]
+    citations = result.citations
     assert citations, result
-    assert [c["n"] for c in citations] == list(range(1, len(citations) + 1))
+    assert [c.n for c in citations] == list(range(1, len(citations) + 1))
     for c in citations:
-        text = store.article_text(c["article_id"])
-        assert text is not None, c["article_id"]
-        assert 0 <= c["quote_start"] < c["quote_end"] <= len(text)
-        assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
-        assert c["quote"].strip() and c["quote"] in c["text"]
-        chunk_start = text.find(c["text"])
+        text = store.article_text(c.article_id)
+        assert text is not None, c.article_id
+        assert 0 <= c.quote_start < c.quote_end <= len(text)
+        assert text[c.quote_start : c.quote_end] == c.quote
+        assert c.quote.strip() and c.quote in c.text
+        chunk_start = text.find(c.text)
         assert chunk_start >= 0, "the cited chunk is not a span of its article"
-        assert chunk_start <= c["quote_start"] and c["quote_end"] <= chunk_start + len(c["text"])
-        assert c["chunk_id"].startswith(c["article_id"] + ":")
-        assert c["chunk_id"] in {r["chunk_id"] for r in result["retrieved"]}
-    markers = [int(m) for m in re.findall(r"\[(\d+)\]", result["answer"])]
-    assert set(markers) == set(range(1, len(citations) + 1)), (markers, result["answer"])
+        assert chunk_start <= c.quote_start and c.quote_end <= chunk_start + len(c.text)
+        assert c.chunk_id.startswith(c.article_id + ":")
+        assert c.chunk_id in {r.chunk_id for r in result.retrieved}
+    markers = [int(m) for m in re.findall(r"\[(\d+)\]", result.answer)]
+    assert set(markers) == set(range(1, len(citations) + 1)), (markers, result.answer)
     first_seen = list(dict.fromkeys(markers))
-    assert first_seen == sorted(first_seen), result["answer"]
+    assert first_seen == sorted(first_seen), result.answer
 
 
-def without_timings(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if k != "timings_ms"}
+def without_timings(result: AnswerResult) -> dict[str, Any]:
+    return result.model_dump(exclude={"timings_ms"})
 
 
 # --------------------------------------------------------------------------- fast: fake embedder
@@ -142,14 +106,14 @@ def chain(tmp_path: Path, store, fake_embeddings) -> NewsbotChain:
 def test_fake_embedder_answer_verifies(chain: NewsbotChain, store) -> None:
     result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
     assert_contract(result)
-    assert result["abstained"] is False
-    assert result["language"] == "en"
-    assert "forty thousand cubic metres" in result["answer"]
+    assert result.abstained is False
+    assert result.language == "en"
+    assert "forty thousand cubic metres" in result.answer
     assert_citations_verify(result, store)
-    assert result["citations"][0]["article_id"] == ids_by_title(store)["port"]
-    assert result["citations"][0]["source"] == "Harbor Times"
-    assert result["citations"][0]["date"] == "2024-03-10"
-    assert result["citations"][0]["url"] == "https://example.test/port-lumen-desalination"
+    assert result.citations[0].article_id == ids_by_title(store)["port"]
+    assert result.citations[0].source == "Harbor Times"
+    assert result.citations[0].date == "2024-03-10"
+    assert result.citations[0].url == "https://example.test/port-lumen-desalination"
 
 
 def test_string_input_equals_dict_input(chain: NewsbotChain) -> None:
@@ -178,29 +142,29 @@ def test_filters_restrict_retrieved_passages(chain: NewsbotChain, store, filters
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": filters, "k": 5}
     )
     assert_contract(result)
-    got = {r["article_id"] for r in result["retrieved"]}
-    assert got == {ids[name] for name in expected}, (filters, result["retrieved"])
-    assert {c["article_id"] for c in result["citations"]} <= got
+    got = {r.article_id for r in result.retrieved}
+    assert got == {ids[name] for name in expected}, (filters, result.retrieved)
+    assert {c.article_id for c in result.citations} <= got
 
 
 def test_unfiltered_retrieval_sees_every_article(chain: NewsbotChain, store) -> None:
     result = chain.invoke({"question": "How much drinking water does the Port Lumen plant produce per day?", "k": 5})
-    assert {r["article_id"] for r in result["retrieved"]} == set(ids_by_title(store).values())
+    assert {r.article_id for r in result.retrieved} == set(ids_by_title(store).values())
 
 
 def test_leave_out_filters_for_calibration(chain: NewsbotChain, store) -> None:
     """``exclude`` drops whole articles, ``exclude_chunks`` single passages (from every ranking)."""
     q = {"question": "How much drinking water does the Port Lumen plant produce per day?", "k": 5}
     ids = ids_by_title(store)
-    full = chain.invoke(q)["retrieved"]
-    port_chunks = tuple(r["chunk_id"] for r in full if r["article_id"] == ids["port"])
+    full = chain.invoke(q).retrieved
+    port_chunks = tuple(r.chunk_id for r in full if r.article_id == ids["port"])
     assert port_chunks
-    without_article = chain.invoke({**q, "filters": {"exclude": (ids["port"],)}})["retrieved"]
-    assert ids["port"] not in {r["article_id"] for r in without_article} and without_article
-    without_first = chain.invoke({**q, "filters": {"exclude_chunks": port_chunks[:1]}})["retrieved"]
-    got = [r["chunk_id"] for r in without_first]
+    without_article = chain.invoke({**q, "filters": {"exclude": (ids["port"],)}}).retrieved
+    assert ids["port"] not in {r.article_id for r in without_article} and without_article
+    without_first = chain.invoke({**q, "filters": {"exclude_chunks": port_chunks[:1]}}).retrieved
+    got = [r.chunk_id for r in without_first]
     assert port_chunks[0] not in got
-    assert set(got) == {r["chunk_id"] for r in full} - {port_chunks[0]}
+    assert set(got) == {r.chunk_id for r in full} - {port_chunks[0]}
 
 
 def test_question_words_count_only_in_the_passages_language(chain: NewsbotChain, store) -> None:
@@ -244,17 +208,17 @@ def test_confidence_levels_shape_the_answer(tmp_path: Path, store, fake_embeddin
     results = {level: NewsbotChain(retriever, confidence=always(level)).invoke(question) for level in ("high", "low", "none")}
     for level, result in results.items():
         assert_contract(result)
-        assert result["confidence"] == level
-        assert "p_correct" in result["evidence"]
+        assert result.confidence == level
+        assert "p_correct" in result.evidence
     high, low, none = results["high"], results["low"], results["none"]
-    assert "forty thousand cubic metres" in high["answer"] and not high["answer"].startswith("The articles")
-    assert low["abstained"] is False and len(low["citations"]) == 1
+    assert "forty thousand cubic metres" in high.answer and not high.answer.startswith("The articles")
+    assert low.abstained is False and len(low.citations) == 1
     hedge = HEDGE_MESSAGES["closest"]["en"]
-    assert low["answer"] == f"{hedge} The plant produces forty thousand cubic metres of drinking water per day. [1]"
+    assert low.answer == f"{hedge} The plant produces forty thousand cubic metres of drinking water per day. [1]"
     assert_citations_verify(low, store)
-    assert none["abstained"] is True and none["citations"] == [] and none["answer"] == "The articles don't say."
+    assert none.abstained is True and none.citations == [] and none.answer == "The articles don't say."
     arabic = NewsbotChain(retriever, confidence=always("low")).invoke("كم كتابا تضم مكتبة الزهراء؟")
-    assert arabic["answer"].startswith(HEDGE_MESSAGES["closest"]["ar"] + " ")
+    assert arabic.answer.startswith(HEDGE_MESSAGES["closest"]["ar"] + " ")
 
 
 BIO = """Elena Varga, mayor of Port Lumen
@@ -272,14 +236,14 @@ def test_relation_question_needs_a_sentence_that_states_it(tmp_path: Path, store
     chain = NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("high"))
     result = chain.invoke("When was Mayor Elena Varga born?")
     assert_contract(result)
-    assert result["evidence"]["relation_stated"] == float(with_bio)
+    assert result.evidence["relation_stated"] == float(with_bio)
     if with_bio:
-        assert result["confidence"] == "high" and "1971" in result["answer"]
+        assert result.confidence == "high" and "1971" in result.answer
     else:
-        assert result["confidence"] == "low", result["answer"]
+        assert result.confidence == "low", result.answer
         # The same chain still answers what the article does say.
         other = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
-        assert other["confidence"] == "high"
+        assert other.confidence == "high"
 
 
 def test_relation_comes_from_the_users_words_not_the_conversation(tmp_path: Path, store, fake_embeddings) -> None:
@@ -289,9 +253,9 @@ def test_relation_comes_from_the_users_words_not_the_conversation(tmp_path: Path
     history = [{"role": "user", "content": "When was Mayor Elena Varga born?"},
                {"role": "assistant", "content": "Elena Varga was born in 1971 in Bergen. [1]"}]
     result = chain.invoke({"question": "What did she cut at the opening ceremony?", "history": history})
-    assert "born" in result["conversation"]["context"]
-    assert "relation_stated" not in result["evidence"]
-    assert result["confidence"] == "high"
+    assert "born" in result.conversation.context
+    assert "relation_stated" not in result.evidence
+    assert result.confidence == "high"
 
 
 # Two players, two clubs, two contracts: "How long is his contract?" is only answerable from the
@@ -323,20 +287,20 @@ def test_follow_up_uses_the_previous_answer_in_both_history_shapes(transfers, sh
     with chat messages (the text of the turns) and with earlier results (also the article cited)."""
     chain, ids = transfers
     first = chain.invoke("Which striker joined from Lakeside United?")
-    assert first["citations"][0]["article_id"] == ids["harbor"]
+    assert first.citations[0].article_id == ids["harbor"]
     if shape == "messages":
-        history: list[dict[str, Any]] = [{"role": "user", "content": first["question"]},
-                                         {"role": "assistant", "content": first["answer"]}]
+        history: list[dict[str, Any]] = [{"role": "user", "content": first.question},
+                                         {"role": "assistant", "content": first.answer}]
     else:
         history = [first]
     result = chain.invoke({"question": "How long is her contract?", "history": history})
     assert_contract(result)
-    assert result["conversation"]["articles"] == [ids["harbor"]]
-    assert "Rahim" in result["conversation"]["context"]
-    assert result["retrieved"][0]["article_id"] == ids["harbor"]
-    assert {c["article_id"] for c in result["citations"]} == {ids["harbor"]}, result["answer"]
+    assert result.conversation.articles == [ids["harbor"]]
+    assert "Rahim" in result.conversation.context
+    assert result.retrieved[0].article_id == ids["harbor"]
+    assert {c.article_id for c in result.citations} == {ids["harbor"]}, result.answer
     alone = chain.invoke("How long is her contract?")
-    assert "conversation" not in alone
+    assert alone.conversation is None
 
 
 def test_a_new_question_is_not_pulled_back_into_the_conversation(transfers) -> None:
@@ -345,9 +309,9 @@ def test_a_new_question_is_not_pulled_back_into_the_conversation(transfers) -> N
     history = [chain.invoke("Which striker joined from Lakeside United?")]
     question = "What is the transfer fee Velora paid for Tomas Brandt?"
     result = chain.invoke({"question": question, "history": history})
-    assert "conversation" not in result
+    assert result.conversation is None
     assert without_timings(result) == without_timings(chain.invoke(question))
-    assert result["citations"][0]["article_id"] == ids["velora"]
+    assert result.citations[0].article_id == ids["velora"]
 
 
 def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
@@ -355,9 +319,9 @@ def test_filter_matching_nothing_abstains(chain: NewsbotChain) -> None:
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "filters": {"source": "Nobody"}}
     )
     assert_contract(result)
-    assert result["retrieved"] == []
-    assert result["abstained"] is True
-    assert result["answer"] == "The articles don't say."
+    assert result.retrieved == []
+    assert result.abstained is True
+    assert result.answer == "The articles don't say."
 
 
 def test_empty_store_raises_with_ingest_hint(store, fake_embeddings) -> None:
@@ -369,7 +333,7 @@ def test_empty_store_raises_with_ingest_hint(store, fake_embeddings) -> None:
 
 
 def test_store_emptied_after_removal_raises_again(chain: NewsbotChain, store) -> None:
-    assert chain.invoke("How much drinking water does the Port Lumen plant produce per day?")["retrieved"]
+    assert chain.invoke("How much drinking water does the Port Lumen plant produce per day?").retrieved
     for record in store.articles():
         assert store.remove_article(record.id)
     with pytest.raises(NewsbotError, match="newsbot ingest"):
@@ -384,17 +348,22 @@ def test_empty_question_is_an_error(chain: NewsbotChain) -> None:
 def test_stream_events_in_order_and_result_equals_invoke(chain: NewsbotChain) -> None:
     question = {"question": "How much drinking water does the Port Lumen plant produce per day?"}
     events = list(chain.stream(question))
-    kinds = [e["event"] for e in events]
+    kinds = [e.event for e in events]
+    assert isinstance(events[0], Retrieved) and isinstance(events[-1], Result)
+    assert all(isinstance(e, Delta) for e in events[1:-1])
+    # The events' JSON reads back into the same models by their "event" discriminator.
+    adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
+    assert [adapter.validate_python(e.model_dump(mode="json")) for e in events] == events
     assert kinds[0] == "retrieved"
     assert kinds[-1] == "result"
     assert kinds.count("result") == 1 and kinds.count("retrieved") == 1
     assert set(kinds[1:-1]) == {"delta"}, kinds
-    deltas = [e["text"] for e in events if e["event"] == "delta"]
+    deltas = [e.text for e in events if e.event == "delta"]
     assert all(isinstance(d, str) and d for d in deltas)
-    result = events[-1]["result"]
-    assert result["abstained"] is False
-    assert events[0]["retrieved"] == result["retrieved"]
-    assert "".join(deltas) == result["answer"]  # the extractive answer needs no cleaning
+    result = events[-1].result
+    assert result.abstained is False
+    assert events[0].retrieved == result.retrieved
+    assert "".join(deltas) == result.answer  # the extractive answer needs no cleaning
     assert without_timings(result) == without_timings(chain.invoke(question))
 
 
@@ -402,8 +371,8 @@ def test_stream_of_abstention_has_no_deltas(tmp_path: Path, store, fake_embeddin
     Ingestor(store).ingest_paths(write_articles(tmp_path / "articles"))
     chain = NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("none"))
     events = list(chain.stream("What is the boiling point of tungsten?"))
-    assert [e["event"] for e in events] == ["retrieved", "result"]
-    assert events[-1]["result"]["abstained"] is True
+    assert [e.event for e in events] == ["retrieved", "result"]
+    assert events[-1].result.abstained is True
 
 
 # --------------------------------------------------------------------------- slow: real e5 embedder
@@ -425,7 +394,7 @@ def e5_corpus(tmp_path_factory, e5_embeddings):
 
 
 @pytest.fixture(scope="module")
-def benghazi(e5_corpus) -> dict[str, Any]:
+def benghazi(e5_corpus) -> AnswerResult:
     _, chain = e5_corpus
     return chain.invoke("Who did Yevkurov meet in Benghazi?")
 
@@ -436,15 +405,15 @@ def test_e5_cross_lingual_answer_with_verified_citations(e5_corpus, benghazi) ->
     store, _ = e5_corpus
     result = benghazi
     assert_contract(result)
-    assert result["abstained"] is False, result
-    assert result["language"] == "en"
-    assert "حفتر" in result["answer"]
+    assert result.abstained is False, result
+    assert result.language == "en"
+    assert "حفتر" in result.answer
     assert_citations_verify(result, store)
     seed_id = ids_by_title(store)["seed"]
-    assert all(c["article_id"] == seed_id for c in result["citations"])
-    assert any("حفتر" in c["quote"] for c in result["citations"])
-    assert result["citations"][0]["date"] == "2024-06-03"
-    assert result["answerer"] == "extractive"
+    assert all(c.article_id == seed_id for c in result.citations)
+    assert any("حفتر" in c.quote for c in result.citations)
+    assert result.citations[0].date == "2024-06-03"
+    assert result.answerer == "extractive"
 
 
 @pytest.mark.slow
@@ -456,9 +425,9 @@ def test_e5_who_did_yevkurov_meet_quotes_a_sentence_naming_haftar(e5_corpus) -> 
     store, chain = e5_corpus
     result = chain.invoke("Who did Yevkurov meet?")
     assert_contract(result)
-    assert result["confidence"] in ("high", "low"), result
-    assert "حفتر" in result["citations"][0]["quote"]
-    assert len(result["citations"]) <= 2
+    assert result.confidence in ("high", "low"), result
+    assert "حفتر" in result.citations[0].quote
+    assert len(result.citations) <= 2
     assert_citations_verify(result, store)
 
 
@@ -468,9 +437,9 @@ def test_e5_arabic_question_answers(e5_corpus) -> None:
     store, chain = e5_corpus
     result = chain.invoke("من التقى يفكيروف في بنغازي؟")
     assert_contract(result)
-    assert result["language"] == "ar"
-    assert result["abstained"] is False, result
-    assert "حفتر" in result["answer"]
+    assert result.language == "ar"
+    assert result.abstained is False, result
+    assert "حفتر" in result.answer
     assert_citations_verify(result, store)
 
 
@@ -480,14 +449,14 @@ def test_e5_answers_from_written_articles(e5_corpus) -> None:
     store, chain = e5_corpus
     ids = ids_by_title(store)
     result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
-    assert result["abstained"] is False, result
-    assert "forty thousand cubic metres" in result["answer"]
+    assert result.abstained is False, result
+    assert "forty thousand cubic metres" in result.answer
     assert_citations_verify(result, store)
-    assert {c["article_id"] for c in result["citations"]} == {ids["port"]}
+    assert {c.article_id for c in result.citations} == {ids["port"]}
 
     result = chain.invoke("كم كتابا تضم مكتبة الزهراء؟")
-    assert result["language"] == "ar" and result["abstained"] is False, result
-    assert "خمسين ألف كتاب" in result["answer"]
+    assert result.language == "ar" and result.abstained is False, result
+    assert "خمسين ألف كتاب" in result.answer
     assert_citations_verify(result, store)
 
 
@@ -501,25 +470,25 @@ def test_e5_question_the_articles_dont_answer_is_never_confident(e5_corpus, ques
     _, chain = e5_corpus
     result = chain.invoke(question)
     assert_contract(result)
-    assert result["confidence"] in ("none", "low"), result["answer"]
-    assert result["retrieved"], "passages are still reported for a debug view"
+    assert result.confidence in ("none", "low"), result.answer
+    assert result.retrieved, "passages are still reported for a debug view"
 
 
 @pytest.mark.slow
 @needs_shared
 def test_e5_follow_up_retrieves_niamey(e5_corpus, benghazi) -> None:
     store, chain = e5_corpus
-    assert benghazi["abstained"] is False
+    assert benghazi.abstained is False
     result = chain.invoke({"question": "Where did he go next?", "history": [benghazi]})
     assert_contract(result)
-    assert any("نيامي" in r["text"] for r in result["retrieved"]), [r["text"][:80] for r in result["retrieved"]]
+    assert any("نيامي" in r.text for r in result.retrieved), [r.text[:80] for r in result.retrieved]
     # The conversation is where the follow-up looks first: the article the first answer cited.
-    if benghazi["confidence"] == "high":
-        assert set(result["conversation"]["articles"]) == {c["article_id"] for c in benghazi["citations"]}
-    if not result["abstained"]:
+    if benghazi.confidence == "high":
+        assert set(result.conversation.articles) == {c.article_id for c in benghazi.citations}
+    if not result.abstained:
         assert_citations_verify(result, store)
-    if result["confidence"] == "high":
-        assert any("نيامي" in c["quote"] for c in result["citations"]), result["answer"]
+    if result.confidence == "high":
+        assert any("نيامي" in c.quote for c in result.citations), result.answer
 
 
 @pytest.mark.slow
@@ -528,10 +497,10 @@ def test_e5_follow_up_with_chat_message_history(e5_corpus, benghazi) -> None:
     _, chain = e5_corpus
     history = [
         {"role": "user", "content": "Who did Yevkurov meet in Benghazi?"},
-        {"role": "assistant", "content": benghazi["answer"]},
+        {"role": "assistant", "content": benghazi.answer},
     ]
     result = chain.invoke({"question": "Where did he go next?", "history": history})
-    assert any("نيامي" in r["text"] for r in result["retrieved"])
+    assert any("نيامي" in r.text for r in result.retrieved)
 
 
 @pytest.mark.slow
@@ -539,7 +508,27 @@ def test_e5_follow_up_with_chat_message_history(e5_corpus, benghazi) -> None:
 def test_e5_stream_result_equals_invoke(e5_corpus, benghazi) -> None:
     _, chain = e5_corpus
     events = list(chain.stream({"question": "Who did Yevkurov meet in Benghazi?"}))
-    kinds = [e["event"] for e in events]
+    kinds = [e.event for e in events]
     assert kinds[0] == "retrieved" and kinds[-1] == "result" and kinds.count("result") == 1
     assert set(kinds[1:-1]) == {"delta"}
-    assert without_timings(events[-1]["result"]) == without_timings(benghazi)
+    assert without_timings(events[-1].result) == without_timings(benghazi)
+
+
+# --------------------------------------------------------------------------- the request
+
+
+def test_ask_request_validates_like_the_dict_did() -> None:
+    from bot.answering.contract import AskRequest
+    from bot.retrieval.filters import InvalidFilter
+
+    assert AskRequest.of("  Who?  ") == AskRequest(question="Who?")
+    req = AskRequest.of({"question": "Who?", "k": "3", "answerer": "", "history": None,
+                         "filters": {"source": "Harbor Times", "since": None}, "unknown": 1})
+    assert (req.k, req.answerer, req.history) == (3, None, [])
+    assert req.filters == Filters(source="Harbor Times")
+    assert AskRequest.of({"question": "Who?", "k": 0}).k is None  # 0 or None: the chain's k
+    for bad in ({"question": "  "}, {"k": 3}, ""):
+        with pytest.raises(NewsbotError, match="empty question"):
+            AskRequest.of(bad)
+    with pytest.raises(InvalidFilter):
+        AskRequest.of({"question": "Who?", "filters": {"since": "last week"}})

@@ -91,13 +91,13 @@ def ids_by_title(store) -> dict[str, str]:
 
 
 def assert_quotes_verify(result: dict[str, Any], store) -> None:
-    assert [c["n"] for c in result["citations"]] == list(range(1, len(result["citations"]) + 1))
-    for c in result["citations"]:
-        text = store.article_text(c["article_id"])
-        assert text[c["quote_start"] : c["quote_end"]] == c["quote"]
-        assert c["quote"] in c["text"]
-    markers = {int(m) for m in re.findall(r"\[(\d+)\]", result["answer"])}
-    assert markers == set(range(1, len(result["citations"]) + 1)), result["answer"]
+    assert [c.n for c in result.citations] == list(range(1, len(result.citations) + 1))
+    for c in result.citations:
+        text = store.article_text(c.article_id)
+        assert text[c.quote_start : c.quote_end] == c.quote
+        assert c.quote in c.text
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", result.answer)}
+    assert markers == set(range(1, len(result.citations) + 1)), result.answer
 
 
 @pytest.fixture
@@ -133,12 +133,12 @@ def test_prompt_holds_numbered_passages_question_and_language(corpus, fake_embed
     assert human.content.startswith("Passages:\n[1] (")
     assert human.content.endswith(f"\n\nQuestion: {question}")
     # Every retrieved passage is in the prompt as "[rank] (title, date)" followed by its text.
-    assert len(result["retrieved"]) == 3
+    assert len(result.retrieved) == 3
     dates = {"Port Lumen opens desalination plant": "2024-03-10", "Velora club signs goalkeeper Tomas Brandt": "2024-05-20"}
     dates["بلدية الزهراء تفتتح مكتبة عامة جديدة"] = "2024-07-01"
-    for r in result["retrieved"]:
-        head = f"[{r['rank']}] ({r['title']}, {dates[r['title']]})\n"
-        assert head + r["text"].strip() in human.content, head
+    for r in result.retrieved:
+        head = f"[{r.rank}] ({r.title}, {dates[r.title]})\n"
+        assert head + r.text.strip() in human.content, head
     assert sorted(passages_in_prompt(model.calls[0])) == [1, 2, 3]
 
 
@@ -149,10 +149,10 @@ def test_arabic_question_asks_for_arabic(corpus, fake_embeddings) -> None:
     system, human = model.calls[0]
     assert system.content == ANSWER.system.format(language_name="Arabic")
     assert human.content.endswith(f"Question: {question}")
-    assert result["language"] == "ar" and result["abstained"] is False
-    assert result["answer"] == f"{BOOKS_CLAIM}. [1]"
+    assert result.language == "ar" and result.abstained is False
+    assert result.answer == f"{BOOKS_CLAIM}. [1]"
     assert_quotes_verify(result, corpus)
-    assert result["citations"][0]["quote"] == "تضم المكتبة خمسين ألف كتاب باللغتين العربية والإنجليزية."
+    assert result.citations[0].quote == "تضم المكتبة خمسين ألف كتاب باللغتين العربية والإنجليزية."
 
 
 def test_supported_sentences_kept_renumbered_with_quote_offsets(corpus, fake_embeddings) -> None:
@@ -171,14 +171,14 @@ def test_supported_sentences_kept_renumbered_with_quote_offsets(corpus, fake_emb
     result = chain.invoke("What does the Port Lumen plant produce, and what was Brandt's transfer fee?")
     first, second = sorted(numbers, key=lambda key: -numbers[key])
     assert numbers[first] > 1, "the passages were numbered so that renumbering is visible"
-    assert result["abstained"] is False
-    assert result["answer"] == f"{claims[first]}. [1] {claims[second]}. [2]"
+    assert result.abstained is False
+    assert result.answer == f"{claims[first]}. [1] {claims[second]}. [2]"
     ids = ids_by_title(corpus)
-    assert [c["article_id"] for c in result["citations"]] == [ids[first], ids[second]]
-    assert [c["quote"] for c in result["citations"]] == [sentences[first], sentences[second]]
+    assert [c.article_id for c in result.citations] == [ids[first], ids[second]]
+    assert [c.quote for c in result.citations] == [sentences[first], sentences[second]]
     assert_quotes_verify(result, corpus)
-    assert "dropped_claims" not in result and "dropped_citations" not in result
-    assert result["answerer"] == "openai"
+    assert result.dropped_claims is None and result.dropped_citations is None
+    assert result.answerer == "openai"
 
 
 def test_stream_deltas_are_raw_and_result_is_cleaned(corpus, fake_embeddings) -> None:
@@ -190,13 +190,13 @@ def test_stream_deltas_are_raw_and_result_is_cleaned(corpus, fake_embeddings) ->
 
     chain, _ = make_chain(corpus, fake_embeddings, reply)
     events = list(chain.stream({"question": "How much water does the Port Lumen plant produce?"}))
-    kinds = [e["event"] for e in events]
+    kinds = [e.event for e in events]
     assert kinds[0] == "retrieved" and kinds[-1] == "result" and kinds.count("result") == 1
     assert set(kinds[1:-1]) == {"delta"} and len(kinds) > 3  # streamed in several pieces
-    assert "".join(e["text"] for e in events if e["event"] == "delta") == raws[0]
-    result = events[-1]["result"]
-    assert result["answer"] == f"{WATER_CLAIM} [1]"  # no final stop in the reply: none added
-    assert result["dropped_citations"] == [9]
+    assert "".join(e.text for e in events if e.event == "delta") == raws[0]
+    result = events[-1].result
+    assert result.answer == f"{WATER_CLAIM} [1]"  # no final stop in the reply: none added
+    assert result.dropped_citations == [9]
 
 
 # --------------------------------------------------------------------------- bad citations and claims
@@ -208,20 +208,20 @@ def test_arabic_indic_citation_digits(corpus, fake_embeddings) -> None:
         corpus, fake_embeddings, lambda m: f"{BOOKS_CLAIM} [{arabic_digit(number_of(m, 'الزهراء'))}]."
     )
     result = chain.invoke("كم كتابا تضم مكتبة الزهراء؟")
-    assert result["answer"] == f"{BOOKS_CLAIM}. [1]"
-    assert "dropped_citations" not in result
+    assert result.answer == f"{BOOKS_CLAIM}. [1]"
+    assert result.dropped_citations is None
 
 
 def test_citation_of_missing_passage_is_dropped(corpus, fake_embeddings) -> None:
     chain, _ = make_chain(corpus, fake_embeddings, f"{WATER_CLAIM} [7].")
     result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
-    assert len(result["retrieved"]) == 3
-    assert result["dropped_citations"] == [7]
-    assert "[7]" not in result["answer"]
+    assert len(result.retrieved) == 3
+    assert result.dropped_citations == [7]
+    assert "[7]" not in result.answer
     # The claim itself is supported: it is kept, pointed at the passage that says it.
-    assert result["abstained"] is False
-    assert result["answer"] == f"{WATER_CLAIM}. [1]"
-    assert result["citations"][0]["article_id"] == ids_by_title(corpus)["port"]
+    assert result.abstained is False
+    assert result.answer == f"{WATER_CLAIM}. [1]"
+    assert result.citations[0].article_id == ids_by_title(corpus)["port"]
     assert_quotes_verify(result, corpus)
 
 
@@ -230,19 +230,19 @@ def test_valid_and_invalid_numbers_on_one_sentence(corpus, fake_embeddings) -> N
         corpus, fake_embeddings, lambda m: f"{FEE_CLAIM} [{number_of(m, 'Tomas Brandt')}][7][12]."
     )
     result = chain.invoke("What was the transfer fee for Tomas Brandt?")
-    assert result["dropped_citations"] == [7, 12]
-    assert result["answer"] == f"{FEE_CLAIM}. [1]"
-    assert result["citations"][0]["quote"] == FEE_SENTENCE
+    assert result.dropped_citations == [7, 12]
+    assert result.answer == f"{FEE_CLAIM}. [1]"
+    assert result.citations[0].quote == FEE_SENTENCE
 
 
 def test_claim_cited_to_the_wrong_passage_is_repointed(corpus, fake_embeddings) -> None:
     chain, _ = make_chain(corpus, fake_embeddings, lambda m: f"{WATER_CLAIM} [{number_of(m, 'Tomas Brandt')}].")
     result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
-    assert result["abstained"] is False
-    assert result["answer"] == f"{WATER_CLAIM}. [1]"
-    assert result["citations"][0]["article_id"] == ids_by_title(corpus)["port"]
-    assert result["citations"][0]["quote"] == WATER_SENTENCE
-    assert "dropped_claims" not in result
+    assert result.abstained is False
+    assert result.answer == f"{WATER_CLAIM}. [1]"
+    assert result.citations[0].article_id == ids_by_title(corpus)["port"]
+    assert result.citations[0].quote == WATER_SENTENCE
+    assert result.dropped_claims is None
 
 
 def test_unsupported_claim_is_dropped(corpus, fake_embeddings) -> None:
@@ -252,13 +252,13 @@ def test_unsupported_claim_is_dropped(corpus, fake_embeddings) -> None:
         lambda m: f"{WATER_CLAIM} [{number_of(m, 'desalination')}]. {ZEBRA_CLAIM} [{number_of(m, 'desalination')}].",
     )
     result = chain.invoke("How much drinking water does the Port Lumen plant produce per day?")
-    assert result["abstained"] is False
-    assert result["dropped_claims"] == [f"{ZEBRA_CLAIM}."]
-    assert "Zebras" not in result["answer"]
+    assert result.abstained is False
+    assert result.dropped_claims == [f"{ZEBRA_CLAIM}."]
+    assert "Zebras" not in result.answer
     # Claims were removed: what is left is shown, with low confidence and a hedge saying so.
-    assert result["confidence"] == "low"
-    assert result["answer"] == f"{HEDGE_MESSAGES['partial']['en']} {WATER_CLAIM}. [1]"
-    assert len(result["citations"]) == 1
+    assert result.confidence == "low"
+    assert result.answer == f"{HEDGE_MESSAGES['partial']['en']} {WATER_CLAIM}. [1]"
+    assert len(result.citations) == 1
     assert_quotes_verify(result, corpus)
 
 
@@ -273,12 +273,12 @@ def test_unsupported_claim_is_dropped(corpus, fake_embeddings) -> None:
 def test_only_unsupported_claims_abstains(corpus, fake_embeddings, question, claims, language) -> None:
     chain, _ = make_chain(corpus, fake_embeddings, " ".join(f"{c} [1]." for c in claims))
     result = chain.invoke(question)
-    assert result["abstained"] is True
-    assert result["language"] == language
-    assert result["answer"] == ABSTAIN_MESSAGES[language]
-    assert result["citations"] == []
-    assert result["dropped_claims"] == [f"{c}." for c in claims]
-    assert result["retrieved"], "the passages are still reported"
+    assert result.abstained is True
+    assert result.language == language
+    assert result.answer == ABSTAIN_MESSAGES[language]
+    assert result.citations == []
+    assert result.dropped_claims == [f"{c}." for c in claims]
+    assert result.retrieved, "the passages are still reported"
 
 
 @pytest.mark.parametrize("reply", [CANNOT_ANSWER, f"  {CANNOT_ANSWER}\n", f"{CANNOT_ANSWER}."])
@@ -289,11 +289,11 @@ def test_only_unsupported_claims_abstains(corpus, fake_embeddings, question, cla
 def test_sentinel_reply_abstains(corpus, fake_embeddings, reply, question, language) -> None:
     chain, _ = make_chain(corpus, fake_embeddings, reply)
     result = chain.invoke(question)
-    assert result["abstained"] is True
-    assert result["answer"] == ABSTAIN_MESSAGES[language]
-    assert result["citations"] == []
-    assert CANNOT_ANSWER not in result["answer"]
-    assert "dropped_claims" not in result
+    assert result.abstained is True
+    assert result.answer == ABSTAIN_MESSAGES[language]
+    assert result.citations == []
+    assert CANNOT_ANSWER not in result.answer
+    assert result.dropped_claims is None
 
 
 def test_partial_answer_with_sentinel_keeps_the_answered_part(corpus, fake_embeddings) -> None:
@@ -301,8 +301,8 @@ def test_partial_answer_with_sentinel_keeps_the_answered_part(corpus, fake_embed
         corpus, fake_embeddings, lambda m: f"{WATER_CLAIM} [{number_of(m, 'desalination')}]. {CANNOT_ANSWER}"
     )
     result = chain.invoke("How much water does the plant produce, and who designed it?")
-    assert result["abstained"] is False
-    assert result["answer"] == f"{WATER_CLAIM}. [1]"
+    assert result.abstained is False
+    assert result.answer == f"{WATER_CLAIM}. [1]"
 
 
 # --------------------------------------------------------------------------- answerer selection
@@ -320,8 +320,8 @@ def test_per_call_extractive_override_does_not_call_the_llm(corpus, fake_embeddi
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "answerer": "extractive"}
     )
     assert model.calls == []
-    assert result["answerer"] == "extractive"
-    assert result["abstained"] is False and WATER_SENTENCE in result["answer"]
+    assert result.answerer == "extractive"
+    assert result.abstained is False and WATER_SENTENCE in result.answer
 
 
 def test_empty_store_fails_before_calling_the_llm(store, fake_embeddings) -> None:
@@ -377,12 +377,12 @@ def test_follow_up_is_condensed_then_retrieved_with_standalone_question(corpus, 
     assert "Assistant: Velora signed the goalkeeper Tomas Brandt. [1]" in human.content
     assert f"Follow-up question: {FOLLOW_UP}" in human.content
     # Quotes and surrounding whitespace of the model's reply are stripped.
-    assert result["standalone_question"] == STANDALONE
+    assert result.standalone_question == STANDALONE
     assert asked == [STANDALONE]
-    assert [r["article_id"] for r in result["retrieved"]] == [ids_by_title(corpus)["velora"]]
-    assert result["question"] == FOLLOW_UP
-    assert result["answer"] == f"{FEE_CLAIM}. [1]"
-    assert result["citations"][0]["quote"] == FEE_SENTENCE
+    assert [r.article_id for r in result.retrieved] == [ids_by_title(corpus)["velora"]]
+    assert result.question == FOLLOW_UP
+    assert result.answer == f"{FEE_CLAIM}. [1]"
+    assert result.citations[0].quote == FEE_SENTENCE
 
 
 def test_answer_prompt_gets_the_standalone_question(corpus, fake_embeddings) -> None:
@@ -401,7 +401,7 @@ def test_no_history_means_no_condense_call(corpus, fake_embeddings) -> None:
     result = chain.invoke({"question": "What was the transfer fee for Tomas Brandt?", "history": []})
     assert len(model.calls) == 1
     assert model.calls[0][0].content.startswith("You answer questions about news articles")
-    assert "standalone_question" not in result
+    assert result.standalone_question is None
 
 
 def test_empty_condense_reply_falls_back_to_the_question(corpus, fake_embeddings) -> None:
@@ -409,5 +409,5 @@ def test_empty_condense_reply_falls_back_to_the_question(corpus, fake_embeddings
     asked = spy_retrieval(chain)
     result = chain.invoke({"question": FOLLOW_UP, "history": HISTORY_MESSAGES})
     assert asked == [FOLLOW_UP]
-    assert "standalone_question" not in result
-    assert result["abstained"] is True
+    assert result.standalone_question is None
+    assert result.abstained is True

@@ -34,6 +34,7 @@ from articles import PORT_LUMEN, ZAHRAA
 from test_openai_stub import clean_env  # noqa: F401  (autouse: no NEWSBOT_* from outside)
 from tiny_gguf import MAX_TOKEN_CHARS, WORDS, write_tiny_llama
 
+from bot.answering.contract import AnswerResult
 from bot.answering.llm import LLMError
 from bot.settings import Settings
 from bot.wiring import App
@@ -127,19 +128,19 @@ def make_app(tmp_path: Path, base_url: str, **extra: Any) -> App:
 
 
 def answer_text(events: list[dict[str, Any]]) -> str:
-    return "".join(e["text"] for e in events if e["event"] == "delta")
+    return "".join(e.text for e in events if e.event == "delta")
 
 
 def assert_result_contract(result: dict[str, Any], app: App) -> None:
-    assert isinstance(result["answer"], str)
-    assert isinstance(result["citations"], list)
-    assert result["confidence"] in ("high", "low", "none")
-    assert isinstance(result["abstained"], bool)
-    assert result["abstained"] == (result["confidence"] == "none")
-    if result["abstained"]:
-        assert result["citations"] == []
-    for c in result["citations"]:  # whatever survived the checks quotes the article exactly
-        assert app.store.article_text(c["article_id"])[c["quote_start"] : c["quote_end"]] == c["quote"]
+    assert isinstance(result.answer, str)
+    assert isinstance(result.citations, list)
+    assert result.confidence in ("high", "low", "none")
+    assert isinstance(result.abstained, bool)
+    assert result.abstained == (result.confidence == "none")
+    if result.abstained:
+        assert result.citations == []
+    for c in result.citations:  # whatever survived the checks quotes the article exactly
+        assert app.store.article_text(c.article_id)[c.quote_start : c.quote_end] == c.quote
 
 
 def assert_one_line(err: pytest.ExceptionInfo[LLMError], base_url: str) -> str:
@@ -155,8 +156,8 @@ def test_streamed_answer_from_real_server(tmp_path: Path, llama: LlamaServer) ->
     app = make_app(tmp_path, llama.base_url)
     events = list(app.chain.stream({"question": QUESTION}))
 
-    kinds = [e["event"] for e in events]
-    assert kinds[0] == "retrieved" and events[0]["retrieved"]
+    kinds = [e.event for e in events]
+    assert kinds[0] == "retrieved" and events[0].retrieved
     assert kinds[-1] == "result" and kinds.count("result") == 1
     assert set(kinds[1:-1]) == {"delta"}, kinds
     text = answer_text(events)
@@ -167,12 +168,12 @@ def test_streamed_answer_from_real_server(tmp_path: Path, llama: LlamaServer) ->
         piece = next((p for p in pieces if rest.startswith(p)), None)
         assert piece is not None, f"not the model's words: {rest[:40]!r} in {text[:200]!r}"
         rest = rest[len(piece) :]
-    result = events[-1]["result"]
-    assert result["answerer"] == "openai"
+    result = events[-1].result
+    assert result.answerer == "openai"
     assert_result_contract(result, app)
-    print(f"tiny model wrote {text[:80]!r}; confidence {result['confidence']}")
+    print(f"tiny model wrote {text[:80]!r}; confidence {result.confidence}")
     # Random words never pass the citation checks as a confident answer.
-    assert result["confidence"] != "high", result
+    assert result.confidence != "high", result
 
 
 def test_max_tokens_is_honoured(tmp_path: Path, llama: LlamaServer) -> None:
@@ -209,7 +210,7 @@ def test_deadline_is_one_line_llm_error(tmp_path: Path, llama: LlamaServer) -> N
     assert "NEWSBOT_LLM_TIMEOUT" in message, message
     # The server is still fine afterwards (the abandoned generation does not wedge its one slot).
     app2 = make_app(tmp_path / "after", llama.base_url, llm_max_tokens=16)
-    assert_result_contract(list(app2.chain.stream({"question": QUESTION}))[-1]["result"], app2)
+    assert_result_contract(list(app2.chain.stream({"question": QUESTION}))[-1].result, app2)
 
 
 def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: LlamaServer) -> None:
@@ -232,9 +233,9 @@ def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: Llama
     assert newsbot("ingest", str(folder)).returncode == 0
     proc = newsbot("ask", "--json", QUESTION)
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
-    assert result["answerer"] == "openai"
-    assert result["confidence"] != "high"  # random words never pass the checks as confident
+    result = AnswerResult.model_validate_json(proc.stdout)
+    assert result.answerer == "openai"
+    assert result.confidence != "high"  # random words never pass the checks as confident
     assert "Traceback" not in proc.stderr
 
 
@@ -278,8 +279,8 @@ def test_sentinel_from_the_real_server_is_an_abstention(tmp_path: Path, llama_se
     app = make_app(tmp_path, llama_sentinel.base_url, llm_max_tokens=16)
     events = list(app.chain.stream({"question": QUESTION}))
     assert CANNOT_ANSWER in answer_text(events)  # what the server wrote
-    result = events[-1]["result"]
-    assert result["abstained"] is True and result["confidence"] == "none" and result["citations"] == []
-    assert result["answer"] == ABSTAIN_MESSAGES["en"]
+    result = events[-1].result
+    assert result.abstained is True and result.confidence == "none" and result.citations == []
+    assert result.answer == ABSTAIN_MESSAGES["en"]
     result = app.chain.invoke({"question": "كم كتابا تضم مكتبة الزهراء؟"})
-    assert result["abstained"] is True and result["answer"] == ABSTAIN_MESSAGES["ar"]
+    assert result.abstained is True and result.answer == ABSTAIN_MESSAGES["ar"]

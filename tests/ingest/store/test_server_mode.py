@@ -18,6 +18,8 @@ from chroma_server import chroma_executable, chroma_server
 from conftest import ROOT
 from synthetic import question, town, write_corpus
 
+from bot.answering.contract import AnswerResult
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(chroma_executable() is None, reason="the chromadb package's `chroma` executable is missing"),
@@ -67,12 +69,12 @@ def server_store(url: str, collection: str):
     return open_store(collection=collection, embeddings=emb, embedder_id="fake", chroma_url=url)
 
 
-def assert_citations_exact(result: dict, texts: dict[str, str]) -> None:
-    assert not result["abstained"], result["answer"]
-    assert result["citations"]
-    for c in result["citations"]:
-        article = texts[c["article_id"]]
-        assert article[c["quote_start"] : c["quote_end"]] == c["quote"]
+def assert_citations_exact(result: AnswerResult, texts: dict[str, str]) -> None:
+    assert not result.abstained, result.answer
+    assert result.citations
+    for c in result.citations:
+        article = texts[c.article_id]
+        assert article[c.quote_start : c.quote_end] == c.quote
 
 
 def test_ingest_ask_reingest_change_remove(server, tmp_path: Path) -> None:
@@ -92,10 +94,10 @@ def test_ingest_ask_reingest_change_remove(server, tmp_path: Path) -> None:
     q = question(3)
     asked = run(tmp_path, "ask", "--json", q, url=server.url, collection=coll)
     assert asked.returncode == 0, asked.stderr
-    result = json.loads(asked.stdout)
+    result = AnswerResult.model_validate_json(asked.stdout)
     texts = texts_by_id(folder)
     assert_citations_exact(result, texts)
-    assert town(3) in result["citations"][0]["quote"] or town(3) in result["citations"][0]["title"]
+    assert town(3) in result.citations[0].quote or town(3) in result.citations[0].title
 
     # Idempotent: the same files again change nothing (the --chroma-url option works like the variable).
     store = server_store(server.url, coll)
@@ -116,7 +118,7 @@ def test_ingest_ask_reingest_change_remove(server, tmp_path: Path) -> None:
     for c in store.iter_chunks():
         assert revisions[c.article_id] == c.rev  # no chunk of the old revision left
         assert texts[c.article_id][c.start : c.end] == c.text
-    asked = json.loads(run(tmp_path, "ask", "--json", q, url=server.url, collection=coll).stdout)
+    asked = AnswerResult.model_validate_json(run(tmp_path, "ask", "--json", q, url=server.url, collection=coll).stdout)
     assert_citations_exact(asked, texts)
 
     # Remove: gone from the list, from the chunks, and from answers.
@@ -126,9 +128,9 @@ def test_ingest_ask_reingest_change_remove(server, tmp_path: Path) -> None:
     listed = json.loads(run(tmp_path, "list", "--json", url=server.url, collection=coll).stdout)
     assert len(listed) == N - 1 and victim not in {r["id"] for r in listed}
     assert all(c.article_id != victim for c in store.iter_chunks())
-    asked = json.loads(run(tmp_path, "ask", "--json", q, url=server.url, collection=coll).stdout)
-    assert all(c["article_id"] != victim for c in asked["citations"])
-    assert all(p["article_id"] != victim for p in asked["retrieved"])
+    asked = AnswerResult.model_validate_json(run(tmp_path, "ask", "--json", q, url=server.url, collection=coll).stdout)
+    assert all(c.article_id != victim for c in asked.citations)
+    assert all(p.article_id != victim for p in asked.retrieved)
     missing = run(tmp_path, "remove", victim, url=server.url, collection=coll)
     assert missing.returncode == 1 and "no article" in missing.stderr
 
@@ -147,7 +149,7 @@ def test_bot_keeps_bm25_in_step_with_ingests_from_another_process(server, tmp_pa
     chain = app.chain
     retriever = chain.retriever
     first = chain.invoke({"question": question(2)})
-    assert not first["abstained"]
+    assert not first.abstained
     assert len(retriever.bm25) == app.store.count_chunks()
 
     # Another process adds articles, changes one and removes one.
@@ -158,7 +160,7 @@ def test_bot_keeps_bm25_in_step_with_ingests_from_another_process(server, tmp_pa
     assert run(tmp_path, "remove", gone, url=server.url, collection=coll).returncode == 0
 
     result = chain.invoke({"question": question(7)})  # syncs BM25
-    assert any(town(7) in c["quote"] or town(7) in c["title"] for c in result["citations"]), result
+    assert any(town(7) in c.quote or town(7) in c.title for c in result.citations), result
     chunk_ids = {c.id for c in app.store.iter_chunks()}
     assert len(retriever.bm25) == len(chunk_ids) and all(cid in retriever.bm25 for cid in chunk_ids)
     assert retriever._revisions == app.store.revisions()

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.answering.contract import AnswerResult, Delta, Result, Retrieved, RetrievedPassage
 from bot.surfaces.web import chats
 from bot.surfaces.web import render as fmt
 from bot.surfaces.web import render_article as fmt_article
@@ -92,6 +93,13 @@ def result(answer: str = "The minister met the general. [1]", citations=None, la
     }
     r.update(over)
     return r
+
+
+def answer_result(**over) -> AnswerResult:
+    """:func:`result` as the chain returns it (what the handlers get from a fake chain)."""
+    r = {"confidence": "high", "timings_ms": {"retrieve": 1.0, "answer": 1.0}, "answerer": "extractive", **result(**over)}
+    r["citations"] = [{"lang": None, **c} for c in r["citations"]]
+    return AnswerResult.model_validate(r)
 
 
 # --------------------------------------------------------------------------- escaping and urls
@@ -271,7 +279,8 @@ def test_sources_panel_lists_newest_answer_first():
 
 
 def test_retrieved_table_escapes_and_formats_scores():
-    rows = [{"rank": 1, "title": HOSTILE, "text": "x" * 500, "score": 0.0163934, "dense": 0.78, "bm25": None}]
+    rows = [RetrievedPassage(rank=1, chunk_id="a:b:0", article_id="a", title=HOSTILE, text="x" * 500, score=0.0163934,
+                             dense=0.78, bm25=None)]
     out = fmt_corpus.retrieved_html(rows)
     assert_inert(out)
     assert "0.0164" in out and "0.7800" in out and "–" in out and "…" in out
@@ -357,10 +366,12 @@ def test_respond_streams_then_links_and_passes_history():
     from bot.surfaces.web.handlers import Handlers
 
     def events(request):
-        yield {"event": "retrieved", "retrieved": [{"rank": 1, "title": "t", "text": "p", "score": 0.1}]}
-        yield {"event": "delta", "text": "The minister met "}
-        yield {"event": "delta", "text": "the general. [1]"}
-        yield {"event": "result", "result": result(question=request["question"])}
+        passage = RetrievedPassage(rank=1, chunk_id="a1:abc:0", article_id="a1", title="t", text="p", score=0.1,
+                                   dense=None, bm25=None)
+        yield Retrieved(retrieved=[passage])
+        yield Delta(text="The minister met ")
+        yield Delta(text="the general. [1]")
+        yield Result(result=answer_result(question=request["question"]))
 
     app = fake_app(events)
     h = Handlers(app)
@@ -493,11 +504,11 @@ def test_slow_llm_answers_never_hold_back_extractive_ones(monkeypatch):
     release = threading.Event()
 
     def events(request):
-        yield {"event": "retrieved", "retrieved": []}
+        yield Retrieved(retrieved=[])
         if request["answerer"] == "openai":
             release.wait(30)  # the LLM at the boundary: stuck until released
-        yield {"event": "delta", "text": "The minister met the general. [1]"}
-        yield {"event": "result", "result": result(question=request["question"])}
+        yield Delta(text="The minister met the general. [1]")
+        yield Result(result=answer_result(question=request["question"]))
 
     h = Handlers(fake_app(events))  # concurrency=2
     stuck = [h.respond(f"LLM question {i}?", 3, "openai", [], []) for i in range(2)]
