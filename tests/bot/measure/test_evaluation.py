@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.answering.contract import AnswerResult
 from bot.measure.evaluation import Question, score_result, summarize
 
 
@@ -9,10 +10,17 @@ def q(qid: str, answerable: bool = True) -> Question:
     return Question(id=qid, question="?", lang="en", answerable=answerable, answers=[["Haftar"]], gold="met Haftar")
 
 
-def res(confidence: str, passage: str = "", answer: str = "") -> dict:
-    cites = [] if confidence == "none" else [{"text": passage, "quote": passage}]
-    return {"abstained": confidence == "none", "confidence": confidence, "answer": answer,
-            "citations": cites, "retrieved": [{"text": passage}] if passage else []}
+def res(confidence: str, passage: str = "", answer: str = "") -> AnswerResult:
+    where = {"article_id": "a", "title": "t", "chunk_id": "a:r:0", "text": passage}
+    cites = [] if confidence == "none" else [
+        {"n": 1, **where, "date": None, "source": None, "url": None, "lang": None,
+         "quote": passage, "quote_start": 0, "quote_end": len(passage), "score": None}
+    ]
+    return AnswerResult.model_validate({
+        "question": "?", "answer": answer, "abstained": confidence == "none", "confidence": confidence,
+        "language": "en", "citations": cites, "timings_ms": {"retrieve": 1.0, "answer": 1.0}, "answerer": "extractive",
+        "retrieved": [{"rank": 1, **where, "score": 0.5, "dense": None, "bm25": None}] if passage else [],
+    })
 
 
 def test_confidence_metrics() -> None:
@@ -31,11 +39,3 @@ def test_confidence_metrics() -> None:
     assert s["high_share"] == 0.5 and s["high_precision"] == 0.5  # a right, b wrong
     assert s["abstention_accuracy"] == round(1 / 3, 4)  # only "none" is an abstention
     assert s["unanswerable_high"] == round(1 / 3, 4)  # u1
-
-
-def test_results_without_confidence_count_as_before() -> None:
-    """Results of an older chain (no `confidence` key): answered means high, abstained means none."""
-    v = score_result(q("a"), {"abstained": False, "answer": "met Haftar", "citations": [{"text": "met Haftar"}], "retrieved": []})
-    assert v["confidence"] == "high" and v["high_hit"] is True
-    v = score_result(q("u", False), {"abstained": True, "citations": [], "retrieved": []})
-    assert v == {"abstain_ok": True, "unanswerable_high": False, "confidence": "none"}

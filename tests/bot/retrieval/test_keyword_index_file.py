@@ -136,4 +136,4 @@ def test_serve_warm_up_opens_the_chain_and_loads_the_keyword_index_once(tmp_path
     assert not first.is_alive()
     retriever = fresh.chain.retriever
     assert retriever._index_loaded and len(retriever.bm25) > 0
-    assert fresh.chain.invoke({"question": question(5)})["citations"]
+    assert fresh.chain.invoke({"question": question(5)}).citations
