@@ -288,7 +288,7 @@ def test_answering_over_an_e5_store_never_imports_torch(
     code = (
         "import json, sys; from bot.settings import Settings; from bot.wiring import App; "
         "r = App(Settings()).chain.invoke({'question': 'Who won the cup?'}); "
-        "print(json.dumps({'torch': 'torch' in sys.modules, 'quotes': [c['quote'] for c in r['citations']]}))"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'quotes': [c.quote for c in r.citations]}))"
     )
     asked = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env | {"NEWSBOT_QUERY_ENCODER": query_encoder},
                            capture_output=True, text=True, timeout=600)
