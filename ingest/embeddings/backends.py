@@ -249,8 +249,12 @@ def _sleeping_openmp_threads() -> Iterator[None]:
     libgomp reads the variable once, when it loads; the variable is put back afterwards so that
     torch's libgomp (ingest) keeps its default. A spinning thread holds a core that the thread it
     waits for needs whenever anything else runs (the web server, a keyword index loading, another
-    chat): with one core busy, a question took 378 ms spinning against 56 ms sleeping, and one
-    passage's sentences 1,750 against 456 ms (``benchmarks/omp_wait.py``, 2 cores).
+    chat, an upload being ingested). ``benchmarks/omp_wait.py`` on 2 cores, default against
+    PASSIVE: alone, one question 18 against 45 ms and a passage's 8 sentences 151 against 209 ms
+    (a whole question of the chain over 1k chunks: 0.8-0.9 s either way, within the noise); one
+    core busy, 38 against 31 ms and 390 against 268 ms; with tests and a dev run on the machine,
+    378 against 56 ms and 1,750 against 456 ms. Sleeping costs tens of milliseconds when the
+    machine is idle and saves seconds when it is not.
     """
     if "OMP_WAIT_POLICY" in os.environ:
         yield
