@@ -76,7 +76,11 @@ def parse_history(history: Sequence[Any] | None) -> list[Turn]:
     turns: list[Turn] = []
     for item in history or []:
         if isinstance(item, AnswerResult):
-            item = item.to_json()
+            # A low-confidence answer's passage may be off the topic: only confident ones say
+            # where the conversation is (the same rule as for the JSON below).
+            cited_ids = [c.article_id for c in item.citations] if item.confidence == "high" else []
+            turns.append(Turn(item.question, "" if item.abstained else item.split_hedge()[1], cited_ids))
+            continue
         if not isinstance(item, dict):
             continue
         if "question" in item:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answering.contract import AnswerResult
 from bot.answering.conversation import conversation, looks_like_follow_up, parse_history
 from prompts.templates import HEDGE_MESSAGES
 
@@ -59,6 +60,33 @@ def test_abstentions_and_hedges_are_not_part_of_the_conversation() -> None:
     assert conv is not None
     assert conv.text == "q1 q2 A close sentence."
     assert conv.articles == ()
+
+
+def typed(question: str, answer: str, articles: list[str], confidence: str = "high", **extra) -> AnswerResult:
+    """The same result as :func:`result`, as the chain returns it."""
+    cites = [
+        {"n": i + 1, "article_id": a, "title": "t", "date": None, "source": None, "url": None, "lang": "en",
+         "chunk_id": f"{a}:0", "text": "x", "quote": "x", "quote_start": 0, "quote_end": 1, "score": None}
+        for i, a in enumerate(articles)
+    ]
+    return AnswerResult.model_validate(
+        result(question, answer, [], confidence, **extra)
+        | {"citations": cites, "language": "en", "retrieved": [], "timings_ms": {"retrieve": 1.0, "answer": 1.0}, "answerer": "extractive"}
+    )
+
+
+def test_typed_results_give_the_same_turns_as_their_json() -> None:
+    history = [
+        ("q1", "Velora won the cup. [1]", ["a1", "a2"], "high", {}),
+        ("q2", "The articles don't say.", [], "none", {}),
+        ("q3", f"{HEDGE} A close sentence. [1]", ["maybe"], "low", {"hedge": HEDGE}),
+    ]
+    as_json = parse_history([result(q, a, arts, conf, **extra) for q, a, arts, conf, extra in history])
+    as_typed = parse_history([typed(q, a, arts, conf, **extra) for q, a, arts, conf, extra in history])
+    assert as_typed == as_json
+    assert [(t.question, t.answer, t.articles) for t in as_typed] == [
+        ("q1", "Velora won the cup. [1]", ["a1", "a2"]), ("q2", "", []), ("q3", "A close sentence. [1]", []),
+    ]
 
 
 @pytest.mark.parametrize(
