@@ -75,6 +75,7 @@ class BM25Index:
         prepared = [(doc_id, Counter(self._tokenize(text))) for doc_id, text in items]
         with self._lock:
             self._dl_cache = None
+            doc_terms = self._doc_terms_by_slot()
             self._remove_many([doc_id for doc_id, _ in prepared])  # replaced documents
             for doc_id, tfs in prepared:
                 if doc_id in self._slot:  # the same id twice in one call: the last one wins
@@ -84,7 +85,7 @@ class BM25Index:
                 if slot == len(self._ids):
                     self._ids.append(doc_id)
                     self._doc_len.append(length)
-                    self._doc_terms.append(None)
+                    doc_terms.append(None)
                 else:
                     self._ids[slot] = doc_id
                     self._doc_len[slot] = length
@@ -98,7 +99,7 @@ class BM25Index:
                     self._post_docs[tid].append(slot)
                     self._post_tfs[tid].append(min(tf, 65535))
                     term_ids.append(tid)
-                self._doc_terms[slot] = term_ids
+                doc_terms[slot] = term_ids
 
     def _new_term(self, term: str) -> int:
         if self._free_terms:
@@ -130,23 +131,27 @@ class BM25Index:
             self._slot: dict[str, int] = {}  # doc id -> slot
             self._ids: list[str | None] = []  # slot -> doc id (None: free)
             self._doc_len = array("i")  # slot -> length in terms
-            self._doc_terms: list[array | None] = []  # slot -> its term ids, for removal
+            # slot -> its term ids, for removal; None until needed after loading a saved index
+            # (:meth:`_doc_terms_by_slot` derives it from the postings).
+            self._doc_terms: list[array | None] | None = []
             self._free_slots: list[int] = []
             self._total_len = 0
             self._dl_cache = None
 
     def _remove_many(self, ids: Iterable[str]) -> None:
         slots_by_term: dict[int, list[int]] = {}
+        doc_terms = None
         for doc_id in ids:
             slot = self._slot.pop(doc_id, None)
             if slot is None:
                 continue
             self._total_len -= self._doc_len[slot]
-            for tid in self._doc_terms[slot] or ():
+            doc_terms = doc_terms if doc_terms is not None else self._doc_terms_by_slot()
+            for tid in doc_terms[slot] or ():
                 slots_by_term.setdefault(tid, []).append(slot)
             self._ids[slot] = None
             self._doc_len[slot] = 0
-            self._doc_terms[slot] = None
+            doc_terms[slot] = None
             self._free_slots.append(slot)
         for tid, slots in slots_by_term.items():
             docs = self._post_docs[tid]
@@ -216,13 +221,28 @@ class BM25Index:
         index._vocab = {term: t for t, term in enumerate(terms)}
         index._post_docs = [array("i", post_docs[offsets[t] : offsets[t + 1]].tobytes()) for t in range(len(terms))]
         index._post_tfs = [array("H", post_tfs[offsets[t] : offsets[t + 1]].tobytes()) for t in range(len(terms))]
-        # Each document's term ids (for removal): the postings regrouped by document.
-        term_of = np.repeat(np.arange(len(terms), dtype=np.int32), np.diff(offsets))
-        order = np.argsort(post_docs, kind="stable")
-        counts = np.bincount(post_docs, minlength=len(ids))
-        parts = np.split(term_of[order], np.cumsum(counts)[:-1]) if ids else []
-        index._doc_terms = [array("i", part.tobytes()) for part in parts]
+        # Each document's term ids are only needed to remove or replace a document: derived from
+        # the postings then (half the load time at 100k chunks, which a server that only answers
+        # never needs).
+        index._doc_terms = None
         return index
+
+    def _doc_terms_by_slot(self) -> list[array | None]:
+        """Each slot's term ids (None: a free slot), regrouped from the postings the first time
+        they are needed after loading a saved index (call with the lock held)."""
+        if self._doc_terms is None:
+            slots = len(self._ids)
+            docs = [np.frombuffer(d, dtype=np.int32) for d in self._post_docs]
+            lengths = np.array([len(d) for d in docs], dtype=np.int64)
+            post_docs = np.concatenate(docs) if docs else np.zeros(0, np.int32)
+            term_of = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
+            order = np.argsort(post_docs, kind="stable")
+            counts = np.bincount(post_docs, minlength=slots)
+            parts = np.split(term_of[order], np.cumsum(counts)[:-1]) if slots else []
+            self._doc_terms = [
+                array("i", part.tobytes()) if self._ids[slot] is not None else None for slot, part in enumerate(parts)
+            ]
+        return self._doc_terms
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -244,13 +264,14 @@ class BM25Index:
         """Which of the (already tokenised) ``terms`` the document holds; empty if unknown."""
         with self._lock:
             slot = self._slot.get(doc_id)
-            held = self._doc_terms[slot] if slot is not None else None
-            if held is None:
+            if slot is None:
                 return set()
-            wanted = {tid: t for t in terms if (tid := self._vocab.get(t)) is not None}
-            if not wanted:
-                return set()
-            return {wanted[tid] for tid in set(held.tolist()) & wanted.keys()}
+            found = set()
+            for t in terms:
+                tid = self._vocab.get(t)
+                if tid is not None and bool((np.frombuffer(self._post_docs[tid], dtype=np.int32) == slot).any()):
+                    found.add(t)
+            return found
 
     def idf(self, term: str) -> float:
         """idf of an already-tokenised term (0 docs -> 0.0)."""

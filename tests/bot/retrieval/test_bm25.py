@@ -208,6 +208,14 @@ def test_saved_state_loads_into_an_index_that_scores_and_removes_alike(ops: list
     index.add([("d9", "oil market")])
     loaded.add([("d9", "oil market")])
     assert [loaded.search(q, k=10) for q in queries] == [index.search(q, k=10) for q in queries]
+    # Replacing a document it loaded (its terms derived from the postings) and saving again.
+    fresh = BM25Index.from_state(index.export_state())
+    for idx in (index, fresh):
+        idx.add([("d2", "price of oil")])
+    assert [fresh.search(q, k=10) for q in queries] == [index.search(q, k=10) for q in queries]
+    again = BM25Index.from_state(fresh.export_state())
+    assert len(again) == len(index)
+    assert [again.search(q, k=10) for q in queries] == [index.search(q, k=10) for q in queries]
 
 
 def test_inconsistent_state_is_refused() -> None:
