@@ -155,3 +155,42 @@ def test_passages_in_another_script_are_rescored_by_their_best_sentence(store, f
     assert [c.chunk.id for c, _ in retriever.rescore_across_scripts(ranked, qvec, weight=0.0)] == before
     lone = [cs for cs in ranked if cs[0].chunk.id in ("same", "answer")]
     assert retriever.rescore_across_scripts(lone, qvec, weight=0.5) == lone
+
+
+def test_dense_channel_per_language_is_each_languages_own_ranking(tmp_path: Path, store, fake_embeddings) -> None:
+    """Over a two-language store the dense channel asks once without a language filter and
+    falls back to a filtered query only for a language short of ``fetch`` there; either way
+    each language gets exactly the ranking its own filtered query gives."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from bot.retrieval.filters import Filters
+    from ingest.store.schema import ChunkScope
+
+    report = Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", ARTICLES))
+    assert report.failed == 0, report.summary()
+    retriever = HybridRetriever(store, fake_embeddings)
+    retriever.sync()
+    langs = sorted(retriever._lang_chunks)
+    assert langs == ["ar", "en"], langs
+    calls: list[ChunkScope | None] = []
+    query = store.query
+
+    def recording_query(vector, k, scope=None):  # the real store, with its calls written down
+        calls.append(scope)
+        return query(vector, k, scope)
+
+    store.query = recording_query
+    qvec = np.asarray(fake_embeddings.embed_query("the harbour board and the new library"), dtype=np.float32)
+    fewer, more = sorted(retriever._lang_chunks.values())
+    assert fewer < more, retriever._lang_chunks
+    # Each language has `fetch` chunks in the wide query / one hasn't / neither has.
+    for fetch, filtered in ((1, 0), (fewer + 1, 1), (more + 1, 2)):
+        calls.clear()
+        dense, by_lang = retriever._dense(qvec, Filters(), fetch)
+        assert sum(1 for scope in calls if scope is not None and scope.lang) == filtered, calls
+        for lang in langs:
+            own = query(qvec, fetch, replace(ChunkScope(), lang=lang))
+            assert by_lang[lang] == [s for _, s in own]
+            assert all(c.id in dense for c, _ in own)
