@@ -159,8 +159,9 @@ def test_passages_in_another_script_are_rescored_by_their_best_sentence(store, f
 
 def test_dense_channel_per_language_is_each_languages_own_ranking(tmp_path: Path, store, fake_embeddings) -> None:
     """Over a two-language store the dense channel asks once without a language filter and
-    falls back to a filtered query only for a language short of ``fetch`` there; either way
-    each language gets exactly the ranking its own filtered query gives."""
+    falls back to a filtered query only for a language short of ``fetch`` there; either way each
+    language gets the ranking its own filtered query gives (exactly, at this size: the unfiltered
+    search is approximate only in large stores, see WIDE_FETCH_PER_LANGUAGE)."""
     from dataclasses import replace
 
     import numpy as np
