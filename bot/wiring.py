@@ -168,10 +168,12 @@ class App:
 
     @cached_property
     def chat_model(self) -> Any:
-        """The LLM for the configured answerer (None for the extractive one)."""
+        """The LLM for the configured answerer (None when it needs none, as the extractive one)."""
+        from bot.answering.registry import ANSWERERS
+
         s = self.settings
         kind = s.effective_answerer()
-        if kind == "extractive":
+        if not ANSWERERS[kind].needs_chat_model:
             return None
         from bot.answering.llm import make_chat_model
 

@@ -62,8 +62,8 @@ def build_ui(app: Any) -> gr.Blocks:
     h = Handlers(app)
     chain = app.chain
     settings = app.settings
-    answerers = ["extractive", *[name for name in getattr(chain, "chat_models", {}) if name != "extractive"]]
-    llm_configured = len(answerers) > 1
+    answerers = list(chain.answerers)
+    llm_configured = any(a.chat_model is not None for a in chain.answerers.values())
 
     with gr.Blocks(title="newsbot", analytics_enabled=False) as demo:
         gr.Markdown("## newsbot: answers from your news articles, with the source sentence of every claim")
@@ -127,7 +127,7 @@ def build_ui(app: Any) -> gr.Blocks:
                         with gr.Accordion("Settings", open=False):
                             k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
                             answerer = gr.Dropdown(
-                                answerers, value=getattr(chain, "answerer", "extractive"), label="Answerer"
+                                answerers, value=chain.answerer, label="Answerer"
                             )
                         with gr.Accordion("Retrieval debug", open=False):
                             debug = gr.HTML("", elem_id="nb-debug", js_on_load=None)

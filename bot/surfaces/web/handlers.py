@@ -82,7 +82,11 @@ class Handlers:
             "k": int(k) if k else None,
             "answerer": answerer or None,
         }
-        kind = "extractive" if (answerer or getattr(self.app.chain, "answerer", "extractive")) == "extractive" else "llm"
+        chain = self.app.chain
+        chosen = chain.answerers.get(answerer or chain.answerer)
+        # An answerer that writes with an LLM waits for an LLM slot (so does a name the chain does
+        # not know: the chain then says it is not configured).
+        kind = "extractive" if chosen is not None and chosen.chat_model is None else "llm"
         slot = self._slots[kind]
         if not slot.acquire(timeout=LLM_SLOT_WAIT if kind == "llm" else None):
             yield self._notice(question, fmt.t(lang, "llm_busy"), lang, "notice", messages, results, debug)

@@ -37,7 +37,7 @@ class CountingChain:
     def __init__(self, chain) -> None:
         self.chain = chain
         self.answerer = chain.answerer
-        self.chat_models = chain.chat_models
+        self.answerers = chain.answerers
         self.active = 0
         self.peak = 0
         self.calls = 0

@@ -12,8 +12,10 @@ import gradio as gr
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from bot.answering.contract import AnswerResult, Delta, Result, Retrieved, RetrievedPassage
+from bot.answering.extractive import ExtractiveAnswerer
 from bot.surfaces.web import chats
 from bot.surfaces.web import render as fmt
 from bot.surfaces.web import render_article as fmt_article
@@ -345,12 +347,18 @@ def test_ingest_report_lists_each_failure_with_its_reason():
 
 
 class FakeChain:
+    """Streams the events it is given and records the requests; its answerers are what the web app
+    asks about (the extractive one, and an LLM one whose model is never called)."""
+
     answerer = "extractive"
-    chat_models: dict = {}
 
     def __init__(self, events):
         self.events = events
         self.requests = []
+        self.answerers = {
+            "extractive": ExtractiveAnswerer(),
+            "openai": SimpleNamespace(name="openai", chat_model=GenericFakeChatModel(messages=iter(())), streams_tokens=True),
+        }
 
     def stream(self, request):
         self.requests.append(request)
