@@ -280,11 +280,3 @@ def _mix(own: np.ndarray, with_turns: np.ndarray, weight: float) -> np.ndarray:
 def _hedge(kind: str, language: str) -> str:
     messages = HEDGE_MESSAGES[kind]
     return messages.get(language, messages["en"])
-
-
-def build_chain(app: Any) -> NewsbotChain:
-    """Wire the chain from an :class:`bot.wiring.App` (the composition root calls this)."""
-    s = app.settings
-    retriever = HybridRetriever(app.store, app.query_embeddings, index_path=s.keyword_index_path())
-    # The chat model of the configured answerer: None when it needs none.
-    return NewsbotChain(retriever, answerer=s.effective_answerer(), chat_model=app.chat_model, k=s.k)
