@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
-from conftest import SEED, free_port
+from helpers import SEED, free_port
 
 from bot.surfaces.web import render as fmt
 
