@@ -1,4 +1,8 @@
-"""The composition root: the one place that turns settings into objects."""
+"""The composition root: the one place that turns settings into objects.
+
+It sits above ``bot/answering`` in the layers (tests/test_architecture.py), so it may name the
+chain's type; the chain never names ``App``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ from langchain_core.embeddings import Embeddings
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    # Imported where they are built: `newsbot list` and `remove` never load the chain or an LLM client.
+    from langchain_core.language_models import BaseChatModel
+
+    from bot.answering.chain import NewsbotChain
     from ingest.pipeline import Ingestor
     from ingest.store.articles import ArticleStore
 
@@ -128,9 +136,7 @@ class App:
         )
 
     @cached_property
-    def chain(self) -> Any:
-        from bot.answering.chain import build_chain
-
+    def chain(self) -> NewsbotChain:
         return build_chain(self)
 
     def start_warm_up(self) -> threading.Thread:
@@ -160,18 +166,20 @@ class App:
             logger.debug("getting ready to answer failed", exc_info=True)
 
     @staticmethod
-    def _warm_keywords(chain: Any) -> None:
+    def _warm_keywords(chain: NewsbotChain) -> None:
         try:
             chain.retriever.sync()
         except Exception:
             logger.warning("loading the keyword index at start failed; the first question will try again", exc_info=True)
 
     @cached_property
-    def chat_model(self) -> Any:
-        """The LLM for the configured answerer (None for the extractive one)."""
+    def chat_model(self) -> BaseChatModel | None:
+        """The LLM for the configured answerer (None when it needs none, as the extractive one)."""
+        from bot.answering.registry import ANSWERERS
+
         s = self.settings
         kind = s.effective_answerer()
-        if kind == "extractive":
+        if not ANSWERERS[kind].needs_chat_model:
             return None
         from bot.answering.llm import make_chat_model
 
@@ -184,3 +192,14 @@ class App:
             temperature=s.llm_temperature,
             max_tokens=s.llm_max_tokens,
         )
+
+
+def build_chain(app: App) -> NewsbotChain:
+    """The chain for ``app``'s store and settings (``App.chain``)."""
+    from bot.answering.chain import NewsbotChain
+    from bot.retrieval.hybrid import HybridRetriever
+
+    s = app.settings
+    retriever = HybridRetriever(app.store, app.query_embeddings, index_path=s.keyword_index_path())
+    # The chat model of the configured answerer: None when it needs none.
+    return NewsbotChain(retriever, answerer=s.effective_answerer(), chat_model=app.chat_model, k=s.k)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import free_port
+from helpers import free_port
 
 START_TIMEOUT = 60.0  # seconds for the server to answer its heartbeat
 STOP_TIMEOUT = 15.0

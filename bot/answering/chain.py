@@ -7,7 +7,7 @@ request's fields (validated into an ``AskRequest``: LangChain callers and JSON k
      "history": [...],            # optional: chat messages or earlier results (bot.answering.conversation)
      "k": int,                    # optional: passages to retrieve
      "filters": {"article_id", "source", "since", "until"},   # optional
-     "answerer": "extractive"|"openai"|...}                    # optional: override per call
+     "answerer": "extractive"|"openai"|...}                    # optional: override per call (bot.answering.registry)
 
 ``invoke`` returns an :class:`~bot.answering.contract.AnswerResult` (its ``to_json()`` is
 ``newsbot ask --json``). ``stream`` yields the events of :mod:`bot.answering.contract`::
@@ -21,9 +21,10 @@ quoted sentence answers), ``"low"`` (the answer starts with a hedge, also given 
 ``result.hedge``, then the closest sentence with its citation; ``abstained`` is false) or
 ``"none"`` (``abstained`` is true: "The articles don't say.", no citations).
 
-The streamed deltas are the answerer's raw text; the final result is what survived the citation
-checks (unsupported sentences dropped, numbers renumbered), so a UI replaces the streamed text
-with ``result.answer`` at the end.
+The answer itself is written by an :class:`~bot.answering.answerer.Answerer`, chosen by name from
+the chain's answerers (:mod:`bot.answering.registry`). The streamed deltas are the answerer's raw
+text; the final result is what survived the citation checks (unsupported sentences dropped,
+numbers renumbered), so a UI replaces the streamed text with ``result.answer`` at the end.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.answering.confidence import DEFAULT_CONFIDENCE, Confidence, ConfidenceModel, features
+from bot.answering.answerer import Answerer, AnswererNotConfigured, Draft
+from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
 from bot.answering.contract import (
     AnswerResult,
     AskRequest,
@@ -52,11 +55,10 @@ from bot.answering.contract import (
     Timings,
 )
 from bot.answering.conversation import Conversation, Turn, as_messages, conversation, looks_like_follow_up, parse_history
-from bot.answering.extractive import RankingWeights, rank_evidence, select_sentences
-from bot.answering.llm import answer_messages, condense_question, stream_answer
-from bot.answering.relations import question_relation
-from bot.citations.grounding import GroundedAnswer, Quote, SupportChecker, finalize, ground_claims
-from bot.citations.markers import Claim, clean_answer
+from bot.answering.extractive import RankingWeights
+from bot.answering.llm import condense_question
+from bot.answering.registry import DEFAULT_ANSWERER, AnswererParts, make_answerer
+from bot.citations.grounding import SupportChecker
 from bot.retrieval.filters import Filters
 from bot.retrieval.hybrid import HybridRetriever
 from bot.retrieval.results import Retrieval
@@ -89,26 +91,31 @@ class EmptyStoreError(NewsbotError):
 class _Request:
     question: str
     k: int
-    answerer: str
+    answerer: Answerer
     filters: Filters
     turns: list[Turn]
     language: str
-    model: Any
 
 
 ChainInput = AskRequest | str | dict[str, Any]
 
 
 class NewsbotChain(Runnable[ChainInput, AnswerResult]):
-    """Question (+ history) → answer with verified citations and a confidence level."""
+    """Question (+ history) → answer with verified citations and a confidence level.
+
+    ``answerer`` names the answerer used when a request names none; ``chat_model`` is its chat
+    model (an LLM answerer's), ``chat_models`` those of other LLM answerers a request may name.
+    The extractive answerer is always there (``confidence``, ``ranking`` and ``relation_check`` are
+    its settings).
+    """
 
     def __init__(
         self,
         retriever: HybridRetriever,
         *,
-        answerer: str = "extractive",
-        chat_model: Any = None,
-        chat_models: dict[str, Any] | None = None,
+        answerer: str = DEFAULT_ANSWERER,
+        chat_model: BaseChatModel | None = None,
+        chat_models: dict[str, BaseChatModel] | None = None,
         k: int = 5,
         evidence_passages: int = 5,
         relation_check: bool = True,
@@ -117,15 +124,18 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
     ) -> None:
         self.retriever = retriever
         self.answerer = answerer
-        self.chat_models = dict(chat_models or {})
-        if chat_model is not None:
-            self.chat_models.setdefault(answerer, chat_model)
         self.k = k
         self.evidence_passages = evidence_passages
-        self.relation_check = relation_check
-        self.confidence = confidence
-        self.ranking = ranking
         self.support = SupportChecker(retriever._sentence_vectors, retriever.sentences)
+        models: dict[str, BaseChatModel | None] = {DEFAULT_ANSWERER: None}
+        models.update((name, model) for name, model in (chat_models or {}).items() if model is not None)
+        if chat_model is not None:
+            models.setdefault(answerer, chat_model)
+        parts = AnswererParts(self.support, confidence=confidence, ranking=ranking, relation_check=relation_check)
+        #: The answerers a request may name, by name (the default one among them when it is configured).
+        self.answerers: dict[str, Answerer] = {
+            name: make_answerer(name, replace(parts, chat_model=model)) for name, model in models.items()
+        }
 
     # -------------------------------------------------------------- Runnable interface
 
@@ -162,10 +172,10 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
     # -------------------------------------------------------------- the steps
 
     def _parse(self, request: AskRequest) -> _Request:
-        answerer = request.answerer or self.answerer
-        model = self.chat_models.get(answerer) if answerer != "extractive" else None
-        if answerer != "extractive" and model is None:
-            raise NewsbotError(f"answerer {answerer!r} is not configured (see NEWSBOT_ANSWERER)")
+        name = request.answerer or self.answerer
+        answerer = self.answerers.get(name)
+        if answerer is None:
+            raise AnswererNotConfigured(name)
         return _Request(
             question=request.question,
             k=request.k or self.k,
@@ -173,7 +183,6 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
             filters=request.filters,
             turns=parse_history(request.history),
             language=detect_lang(request.question),
-            model=model,
         )
 
     def retrieve_for(self, request: ChainInput) -> Retrieval:
@@ -186,8 +195,9 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
         search_question, qvec, fusion = req.question, None, None
         prior: tuple[str, ...] = ()
         conv: Conversation | None = None
-        if req.turns and req.model is not None:
-            search_question = condense_question(req.model, req.question, as_messages(req.turns[-3:]))
+        model = req.answerer.chat_model
+        if req.turns and model is not None:
+            search_question = condense_question(model, req.question, as_messages(req.turns[-3:]))
         elif req.turns:
             tier = "follow-up" if looks_like_follow_up(req.question) else "other"
             if CONTEXT_WEIGHT[tier] or CONVERSATION_HEAD_START[tier]:
@@ -221,41 +231,23 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
         yield Retrieved(retrieved=[RetrievedPassage.of(p) for p in retrieval.passages])
 
         t1 = time.perf_counter()
-        hedge: str | None = None
-        if req.model is None:
-            grounded, confidence, evidence = self._extractive(retrieval, req.question)
-            if confidence == "low":
-                hedge = _hedge("closest", req.language)
-        else:
-            evidence = {}
-            numbered = {p.rank: p for p in retrieval.passages}
-            passages = [
-                {"n": p.rank, "title": p.title, "date": p.meta.get("date"), "text": p.text}
-                for p in retrieval.passages
-            ]
-            raw_parts: list[str] = []
-            messages = answer_messages(retrieval.search_question, passages, req.language)
-            for delta in stream_answer(req.model, messages):
-                raw_parts.append(delta)
-                yield Delta(text=delta)
-            cleaned = clean_answer("".join(raw_parts), valid=set(numbered))
-            if cleaned.abstained:
-                grounded = GroundedAnswer(text="", citations=[], dropped_numbers=cleaned.dropped)
+        draft: Draft | None = None
+        for item in req.answerer.answer(retrieval, req.question, req.language):
+            if isinstance(item, Draft):
+                draft = item
             else:
-                grounded = ground_claims(cleaned.claims, numbered, self.support)
-                grounded.dropped_numbers = cleaned.dropped
-            # The LLM's answer is confident unless the citation checks had to remove claims.
-            confidence = "none" if grounded.abstained else "low" if grounded.dropped_claims else "high"
-            if confidence == "low":
-                hedge = _hedge("partial", req.language)
+                yield item
+        assert draft is not None, f"answerer {req.answerer.name!r} gave no draft"
         t_answer = time.perf_counter() - t1
+        grounded, confidence, evidence = draft.grounded, draft.confidence, draft.evidence
+        hedge = _hedge(draft.hedge, req.language) if draft.hedge else None
 
         abstained = confidence == "none"
         if abstained:
             answer = ABSTAIN_MESSAGES.get(req.language, ABSTAIN_MESSAGES["en"])
         else:
             answer = f"{hedge} {grounded.text}" if hedge else grounded.text
-        if req.model is None and answer and not abstained:
+        if not req.answerer.streams_tokens and answer and not abstained:
             yield Delta(text=answer)
         conv = retrieval.conversation
         result = AnswerResult(
@@ -267,7 +259,7 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
             citations=[] if abstained else [Citation.of(c) for c in grounded.citations],
             retrieved=[RetrievedPassage.of(p) for p in retrieval.passages],
             timings_ms=Timings(retrieve=round(t_retrieve * 1000, 1), answer=round(t_answer * 1000, 1)),
-            answerer=req.answerer,
+            answerer=req.answerer.name,
             hedge=hedge or None,
             standalone_question=retrieval.search_question if retrieval.search_question != req.question else None,
             conversation=(
@@ -279,31 +271,6 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
         )
         yield Result(result=result)
 
-    def _extractive(self, retrieval: Retrieval, question: str) -> tuple[GroundedAnswer, Confidence, dict[str, float]]:
-        """The best sentence (a second one when it adds what the first lacks), and how sure."""
-        if not retrieval.evidence:
-            return GroundedAnswer(text="", citations=[]), "none", {}
-        ranked = rank_evidence(retrieval.evidence, self.ranking)
-        evidence = features(retrieval, ranked, self.confidence.scale)
-        evidence["p_correct"] = p = self.confidence.probability(evidence)
-        confidence = self.confidence.level(p)
-        if confidence == "none":
-            return GroundedAnswer(text="", citations=[]), confidence, evidence
-        # The user's own words decide the relation, not the conversation around them.
-        relation = question_relation(question) if self.relation_check else None
-        if relation is not None:
-            # Evidence scores say a sentence is on the topic, not that it gives a birth date (see
-            # bot/answering/relations.py): without a sentence that can state the relation, not "high".
-            stated = any(relation.stated_in(ev.text) for ev in ranked)
-            evidence["relation_stated"] = 1.0 if stated else 0.0
-            if not stated and confidence == "high":
-                confidence = "low"
-        chosen = select_sentences(ranked) if confidence == "high" else ranked[:1]
-        kept = [
-            (Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen
-        ]
-        return finalize(kept), confidence, evidence
-
 
 def _mix(own: np.ndarray, with_turns: np.ndarray, weight: float) -> np.ndarray:
     vec = own + weight * with_turns
@@ -313,14 +280,3 @@ def _mix(own: np.ndarray, with_turns: np.ndarray, weight: float) -> np.ndarray:
 def _hedge(kind: str, language: str) -> str:
     messages = HEDGE_MESSAGES[kind]
     return messages.get(language, messages["en"])
-
-
-def build_chain(app: Any) -> NewsbotChain:
-    """Wire the chain from an :class:`bot.wiring.App` (the composition root calls this)."""
-    s = app.settings
-    retriever = HybridRetriever(app.store, app.query_embeddings, index_path=s.keyword_index_path())
-    answerer = s.effective_answerer()
-    chat_models: dict[str, Any] = {}
-    if answerer in ("openai", "ollama"):
-        chat_models[answerer] = app.chat_model
-    return NewsbotChain(retriever, answerer=answerer, chat_models=chat_models, k=s.k)

@@ -1,4 +1,4 @@
-"""The offline answerer: quotes the sentence that best answers the question.
+"""The offline answerer (``extractive``): quotes the sentence that best answers the question.
 
 It never writes a word of its own: every claim is a sentence of an article, so every claim is
 supported by construction. What it must get right is *which* sentence, and how sure it is (that
@@ -13,10 +13,17 @@ other half of "who met whom and where"), never because it merely scores almost a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.answering.answerer import Draft
+from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, features
+from bot.answering.contract import Delta
+from bot.answering.relations import question_relation
+from bot.citations.grounding import GroundedAnswer, Quote, finalize
+from bot.citations.markers import Claim
 from bot.retrieval.evidence import share_of
-from bot.retrieval.results import Evidence
+from bot.retrieval.results import Evidence, Retrieval
 from ingest.text.textnorm import tokenize
 
 # Sentence ranking weights: chosen by benchmarks/fit_evidence.py on the four dev sets of
@@ -78,3 +85,43 @@ def _same_text(a: Evidence, b: Evidence) -> bool:
     if not ta or not tb:
         return " ".join(a.text.split()) == " ".join(b.text.split())
     return len(ta & tb) / len(ta | tb) >= SAME_TEXT_JACCARD
+
+
+@dataclass(frozen=True)
+class ExtractiveAnswerer:
+    """The :class:`~bot.answering.answerer.Answerer` that quotes: the best sentence (a second one
+    when it adds what the first lacks), and how sure it is (:mod:`bot.answering.confidence`)."""
+
+    name: str = "extractive"
+    confidence: ConfidenceModel = DEFAULT_CONFIDENCE
+    ranking: RankingWeights = RankingWeights()
+    relation_check: bool = True
+    chat_model = None  # it asks no LLM
+    streams_tokens = False  # its answer comes whole
+
+    def answer(self, retrieval: Retrieval, question: str, language: str) -> Iterator[Delta | Draft]:
+        yield self.draft(retrieval, question)
+
+    def draft(self, retrieval: Retrieval, question: str) -> Draft:
+        if not retrieval.evidence:
+            return Draft(GroundedAnswer(text="", citations=[]), "none")
+        ranked = rank_evidence(retrieval.evidence, self.ranking)
+        evidence = features(retrieval, ranked, self.confidence.scale)
+        evidence["p_correct"] = p = self.confidence.probability(evidence)
+        confidence = self.confidence.level(p)
+        if confidence == "none":
+            return Draft(GroundedAnswer(text="", citations=[]), confidence, evidence)
+        # The user's own words decide the relation, not the conversation around them.
+        relation = question_relation(question) if self.relation_check else None
+        if relation is not None:
+            # Evidence scores say a sentence is on the topic, not that it gives a birth date (see
+            # bot/answering/relations.py): without a sentence that can state the relation, not "high".
+            stated = any(relation.stated_in(ev.text) for ev in ranked)
+            evidence["relation_stated"] = 1.0 if stated else 0.0
+            if not stated and confidence == "high":
+                confidence = "low"
+        chosen = select_sentences(ranked) if confidence == "high" else ranked[:1]
+        kept = [
+            (Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen
+        ]
+        return Draft(finalize(kept), confidence, evidence, hedge="closest" if confidence == "low" else None)

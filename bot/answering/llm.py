@@ -1,4 +1,4 @@
-"""Chat models for the LLM answerers, and the two things newsbot asks them.
+"""The LLM answerers (``openai``, ``ollama``): their chat models, and the two things newsbot asks them.
 
 Any OpenAI-compatible endpoint works through langchain-openai's ``ChatOpenAI`` with a base URL:
 OpenAI, vLLM, llama.cpp's server, and Ollama (``http://localhost:11434/v1``). A separate
@@ -11,8 +11,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
+
+from bot.answering.answerer import Draft
+from bot.answering.confidence import Confidence
+from bot.answering.contract import Delta
+from bot.citations.grounding import GroundedAnswer, SupportChecker, ground_claims
+from bot.citations.markers import clean_answer
+from bot.retrieval.results import Retrieval
 from ingest.errors import ConfigError, NewsbotError
 from prompts.templates import ANSWER, CONDENSE, LANGUAGE_NAMES, format_history, format_passages
 
@@ -26,6 +35,38 @@ MAX_ANSWER_CHARS = 6000
 
 class LLMError(NewsbotError):
     """The LLM endpoint failed; the message names it and the setting to check."""
+
+
+@dataclass(frozen=True)
+class LLMAnswerer:
+    """The :class:`~bot.answering.answerer.Answerer` that has a chat model write the answer from the
+    numbered passages; each claim must then be supported by the sentence it cites
+    (:func:`bot.citations.grounding.ground_claims`), or it is dropped."""
+
+    name: str
+    chat_model: BaseChatModel
+    support: SupportChecker
+    streams_tokens = True  # its deltas are the model's raw text
+
+    def answer(self, retrieval: Retrieval, question: str, language: str) -> Iterator[Delta | Draft]:
+        numbered = {p.rank: p for p in retrieval.passages}
+        passages = [
+            {"n": p.rank, "title": p.title, "date": p.meta.get("date"), "text": p.text} for p in retrieval.passages
+        ]
+        raw_parts: list[str] = []
+        messages = answer_messages(retrieval.search_question, passages, language)
+        for delta in stream_answer(self.chat_model, messages):
+            raw_parts.append(delta)
+            yield Delta(text=delta)
+        cleaned = clean_answer("".join(raw_parts), valid=set(numbered))
+        if cleaned.abstained:
+            grounded = GroundedAnswer(text="", citations=[], dropped_numbers=cleaned.dropped)
+        else:
+            grounded = ground_claims(cleaned.claims, numbered, self.support)
+            grounded.dropped_numbers = cleaned.dropped
+        # The LLM's answer is confident unless the citation checks had to remove claims.
+        confidence: Confidence = "none" if grounded.abstained else "low" if grounded.dropped_claims else "high"
+        yield Draft(grounded, confidence, hedge="partial" if confidence == "low" else None)
 
 
 def make_chat_model(

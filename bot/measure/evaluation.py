@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,8 @@ from bot.answering.contract import AnswerResult
 from ingest.errors import NewsbotError
 from ingest.text.textnorm import normalize_for_match
 
+if TYPE_CHECKING:  # loading the chain (numpy, LangChain) is left to whoever builds one
+    from bot.answering.chain import NewsbotChain
 
 class QuestionsFileError(NewsbotError):
     pass
@@ -165,7 +167,7 @@ def summarize(rows: list[tuple[Question, dict[str, Any], float]], k: int) -> dic
 
 
 def run_eval(
-    chain: Any,
+    chain: NewsbotChain,
     questions: list[Question],
     *,
     k: int,

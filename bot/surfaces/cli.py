@@ -11,12 +11,15 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.settings import EMBEDDING_KINDS, Settings
 from ingest.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from bot.wiring import App
 
 logger = logging.getLogger("newsbot")
 
@@ -24,14 +27,14 @@ logger = logging.getLogger("newsbot")
 class Context:
     def __init__(self, overrides: dict[str, Any]) -> None:
         self.overrides = {k: v for k, v in overrides.items() if v is not None}
-        self._app = None
+        self._app: App | None = None
 
     @property
     def settings(self) -> Settings:
         return self.app.settings
 
     @property
-    def app(self):
+    def app(self) -> App:
         if self._app is None:
             from bot.wiring import App
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from chroma_server import chroma_executable, chroma_server
-from conftest import ROOT
+from helpers import ROOT
 from synthetic import question, write_corpus
 
 from ingest.chunking import chunk_article

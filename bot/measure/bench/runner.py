@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,6 +56,9 @@ from ingest.embeddings.sentence_vectors import decode_spans, decode_vectors
 from ingest.errors import ConfigError, NewsbotError
 from ingest.text.sentences import split_sentences
 from ingest.text.textnorm import is_arabic
+
+if TYPE_CHECKING:
+    from bot.wiring import App
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +112,7 @@ class BenchOptions:
 
 
 class Bench:
-    def __init__(self, app: Any, options: BenchOptions, log: Log | None = None) -> None:
+    def __init__(self, app: App, options: BenchOptions, log: Log | None = None) -> None:
         self.app = app
         self.opt = options
         self.log = log or (lambda msg: logger.info("%s", msg))
@@ -122,7 +125,7 @@ class Bench:
         self.k = s.k
         self.notes: list[str] = []
 
-    def app_for(self, db: Path, collection: str) -> Any:
+    def app_for(self, db: Path, collection: str) -> App:
         """An App like the user's (same settings, same loaded embedder) over a bench store."""
         from bot.settings import Settings
         from bot.wiring import App
@@ -520,5 +523,5 @@ class Bench:
         return result
 
 
-def run_bench(app: Any, options: BenchOptions, log: Log | None = None) -> dict[str, Any]:
+def run_bench(app: App, options: BenchOptions, log: Log | None = None) -> dict[str, Any]:
     return Bench(app, options, log).run()

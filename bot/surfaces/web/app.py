@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -29,6 +29,9 @@ from bot.surfaces.web.auth import LoginGuard, parse_auth, ui_secret
 from bot.surfaces.web.handlers import Handlers
 from ingest.errors import ConfigError
 from ingest.loaders.files import SUPPORTED_EXTENSIONS
+
+if TYPE_CHECKING:
+    from bot.wiring import App
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +60,13 @@ NO_LLM_NOTICE = (
 )
 
 
-def build_ui(app: Any) -> gr.Blocks:
+def build_ui(app: App) -> gr.Blocks:
     """The Gradio app for one :class:`bot.wiring.App`. Launch it with :func:`launch_options`."""
     h = Handlers(app)
     chain = app.chain
     settings = app.settings
-    answerers = ["extractive", *[name for name in getattr(chain, "chat_models", {}) if name != "extractive"]]
-    llm_configured = len(answerers) > 1
+    answerers = list(chain.answerers)
+    llm_configured = any(a.chat_model is not None for a in chain.answerers.values())
 
     with gr.Blocks(title="newsbot", analytics_enabled=False) as demo:
         gr.Markdown("## newsbot: answers from your news articles, with the source sentence of every claim")
@@ -127,7 +130,7 @@ def build_ui(app: Any) -> gr.Blocks:
                         with gr.Accordion("Settings", open=False):
                             k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
                             answerer = gr.Dropdown(
-                                answerers, value=getattr(chain, "answerer", "extractive"), label="Answerer"
+                                answerers, value=chain.answerer, label="Answerer"
                             )
                         with gr.Accordion("Retrieval debug", open=False):
                             debug = gr.HTML("", elem_id="nb-debug", js_on_load=None)
@@ -190,7 +193,7 @@ def build_ui(app: Any) -> gr.Blocks:
     return demo
 
 
-def launch_options(app: Any) -> dict[str, Any]:
+def launch_options(app: App) -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch`` (assets, login, upload size limit)."""
     s = app.settings
     return {
@@ -205,7 +208,7 @@ def launch_options(app: Any) -> dict[str, Any]:
     }
 
 
-def serve(app: Any, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(app: App, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Build the app and serve it until interrupted (``newsbot serve``)."""
     options = launch_options(app)  # a bad NEWSBOT_AUTH fails before anything loads
     app.start_warm_up()  # started by the CLI before this module imported gradio; here for other callers

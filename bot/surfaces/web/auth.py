@@ -10,14 +10,17 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ingest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-def ui_secret(settings: Any) -> str:
+def ui_secret(settings: Settings) -> str:
     """The key of the chats kept in browsers: made once and kept with the store, so chats survive
     a restart; a fresh one for this run if it cannot be kept (chats then last until a restart)."""
     if getattr(settings, "ui_secret", None):

@@ -6,7 +6,7 @@ import functools
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -20,6 +20,9 @@ from bot.surfaces.web import render_corpus as fmt_corpus
 from ingest.errors import NewsbotError
 from ingest.pipeline import FileDone, FileFailed, FileFailure, FilesFound, IngestReport, ProgressEvent
 from ingest.text.textnorm import detect_lang
+
+if TYPE_CHECKING:
+    from bot.wiring import App
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ LLM_SLOT_WAIT = 2.0
 class Handlers:
     """The event handlers, bound to one App (shared by all sessions)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         # LLM answers and extractive answers each get NEWSBOT_CONCURRENCY slots, inside a Gradio
         # limit of twice that: slow LLM answers can no longer hold every worker while extractive
@@ -82,7 +85,11 @@ class Handlers:
             "k": int(k) if k else None,
             "answerer": answerer or None,
         }
-        kind = "extractive" if (answerer or getattr(self.app.chain, "answerer", "extractive")) == "extractive" else "llm"
+        chain = self.app.chain
+        chosen = chain.answerers.get(answerer or chain.answerer)
+        # An answerer that writes with an LLM waits for an LLM slot (so does a name the chain does
+        # not know: the chain then says it is not configured).
+        kind = "extractive" if chosen is not None and chosen.chat_model is None else "llm"
         slot = self._slots[kind]
         if not slot.acquire(timeout=LLM_SLOT_WAIT if kind == "llm" else None):
             yield self._notice(question, fmt.t(lang, "llm_busy"), lang, "notice", messages, results, debug)

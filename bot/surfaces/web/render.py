@@ -3,7 +3,8 @@
 Everything that comes from an article (title, text, source, url, and the extractive answer, which
 is article text too) is data: it is HTML-escaped before it is put into markup, and only http(s)
 urls become links. Markup newsbot adds is built here and nowhere else, so the escaping can be
-tested in one place (tests/test_ui_format.py).
+tested in one place (tests/bot/surfaces/web/test_render_*.py, every fragment through the allow-list
+check of that folder's conftest.py).
 
 Chat messages are one HTML block without blank lines: the Chatbot's Markdown renderer then leaves
 their content alone (an article's ``*``, ``#`` or ``[x](y)`` shows as written).

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from articles import PORT_LUMEN, VELORA, write_articles
-from conftest import SEED, needs_shared
+from helpers import SEED, needs_shared
 from pydantic import TypeAdapter
 
 from bot.answering.chain import NewsbotChain

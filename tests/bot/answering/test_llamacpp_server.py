@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, free_port
+from helpers import ROOT, free_port
 
 pytest.importorskip("gguf", reason="the gguf package (builds the tiny test model) is not installed")
 pytest.importorskip("xllamacpp", reason="the xllamacpp package (llama.cpp's server) is not installed")

@@ -24,7 +24,7 @@ from articles import PORT_LUMEN_SHORT as PORT_LUMEN
 from articles import VELORA_SHORT as VELORA
 from articles import ZAHRAA_SHORT as ZAHRAA
 from click.testing import CliRunner
-from conftest import free_port
+from helpers import free_port
 
 from bot.settings import Settings
 from bot.surfaces.cli import cli

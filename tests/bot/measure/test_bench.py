@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from bot.measure.bench.corpus import SyntheticNews
 from bot.measure.bench.runner import parse_sizes

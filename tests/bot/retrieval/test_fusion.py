@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from articles import ARTICLES, write_articles
-from conftest import SEED, needs_shared
+from helpers import SEED, needs_shared
 
 from bot.measure.evaluation import contains
 from bot.retrieval.fusion import Candidate, FusionWeights, fuse

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SHARED
+from helpers import SHARED
 
 from ingest.pipeline import Ingestor
 from ingest.store.articles import open_store

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from articles import PORT_LUMEN_SHORT as ARTICLE
 from click.testing import CliRunner, Result
-from conftest import ROOT
+from helpers import ROOT
 
 from bot.surfaces.cli import cli
 from prompts.templates import ABSTAIN_MESSAGES

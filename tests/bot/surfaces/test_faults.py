@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from synthetic import question, town, write_corpus
 
 pytestmark = pytest.mark.slow  # subprocesses, 200-article corpora, mounts: a few minutes in all

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from helpers import SHARED
 
 from ingest.embeddings import e5_convert, e5_tokenizer
 from ingest.embeddings import e5_file as e5_file_module

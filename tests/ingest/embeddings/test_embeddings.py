@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from langchain_core.embeddings import Embeddings
 
 from ingest.embeddings.backends import ArrayEmbeddings

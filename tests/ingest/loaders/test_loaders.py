@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from synthetic import make_pdf
 
 from ingest.errors import IngestError

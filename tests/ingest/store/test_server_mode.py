@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from chroma_server import chroma_executable, chroma_server
-from conftest import ROOT
+from helpers import ROOT
 from synthetic import question, town, write_corpus
 
 from bot.answering.contract import AnswerResult

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED
+from helpers import SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
-from conftest import ROOT, free_port
+from helpers import ROOT, free_port
 from synthetic import question, town, write_corpus
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SEED, free_port
+from helpers import SEED, free_port
 from synthetic import make_pdf
 
 CHROMIUM = Path("/usr/bin/chromium")

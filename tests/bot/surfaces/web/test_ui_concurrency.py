@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
-from conftest import SEED, free_port
+from helpers import SEED, free_port
 
 from bot.surfaces.web import render as fmt
 
@@ -37,7 +37,7 @@ class CountingChain:
     def __init__(self, chain) -> None:
         self.chain = chain
         self.answerer = chain.answerer
-        self.chat_models = chain.chat_models
+        self.answerers = chain.answerers
         self.active = 0
         self.peak = 0
         self.calls = 0
