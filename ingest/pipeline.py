@@ -241,7 +241,7 @@ class Ingestor:
             if getattr(embeddings, "pools_spans", False):
                 # Sentence vectors come out of the same forward pass (ingest.embeddings.sentence_vectors).
                 spans = [evidence_spans(t) for t in texts]
-                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)  # type: ignore[attr-defined]
+                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)  # type: ignore[attr-defined]  # a plain Embeddings; the pools_spans check above
                 sentences = list(zip(spans, span_vecs))
             else:
                 vectors = embeddings.embed_documents(texts)
