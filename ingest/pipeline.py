@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.chunking import ChunkingOptions, chunk_article
 from ingest.errors import IngestError, NewsbotError
@@ -25,6 +25,9 @@ from ingest.store.articles import ArticleStore
 from ingest.store.failures import StoreFailure
 from ingest.text.sentences import evidence_spans
 from ingest.types import Article, Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -233,12 +236,12 @@ class Ingestor:
             return
         texts = [c.text for p in pending for c in p.chunks]
         embeddings = self.store.embeddings
-        sentences: list | None = None
+        sentences: list[tuple[list[tuple[int, int]], np.ndarray]] | None = None
         try:
             if getattr(embeddings, "pools_spans", False):
                 # Sentence vectors come out of the same forward pass (ingest.embeddings.sentence_vectors).
                 spans = [evidence_spans(t) for t in texts]
-                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)  # type: ignore[attr-defined]
+                vectors, span_vecs = embeddings.embed_documents_with_spans(texts, spans)  # type: ignore[attr-defined]  # a plain Embeddings; the pools_spans check above
                 sentences = list(zip(spans, span_vecs))
             else:
                 vectors = embeddings.embed_documents(texts)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from ingest.text.textnorm import is_arabic, normalize_arabic
 
@@ -144,7 +145,7 @@ def numbers_in(text: str, *, words: bool = True) -> set[str]:
     return out
 
 
-def _named(folded: str, table: dict[str, object]) -> set[object]:
+def _named(folded: str, table: Mapping[str, object]) -> set[object]:
     words = _words(folded)
     # "may" is a month only next to a number ("May 3", "3 May 2024"), otherwise the verb.
     found = {
@@ -183,8 +184,8 @@ def contradiction(claim: str, sentence: str) -> str | None:
         shown = ", ".join(sorted(names.get(n, n) for n in missing))
         return f"the sentence does not state the claim's {shown}"
     for kind, table in (("weekday", _WEEKDAYS), ("month", _MONTHS)):
-        said = _named(c, table)  # type: ignore[arg-type]
-        if said and not said & _named(s, table):  # type: ignore[arg-type]
+        said = _named(c, table)
+        if said and not said & _named(s, table):
             return f"the claim's {kind} is not the sentence's"
     if _negated(c) and not _negated(s):
         return "the claim negates what the sentence states"

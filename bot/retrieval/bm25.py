@@ -21,6 +21,7 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -125,15 +126,15 @@ class BM25Index:
         with self._lock:
             self._vocab: dict[str, int] = {}  # term -> term id
             self._terms: list[str | None] = []  # term id -> term (None: free)
-            self._post_docs: list[array] = []  # term id -> document slots
-            self._post_tfs: list[array] = []  # term id -> term frequency in each of those
+            self._post_docs: list[array[int]] = []  # term id -> document slots
+            self._post_tfs: list[array[int]] = []  # term id -> term frequency in each of those
             self._free_terms: list[int] = []
             self._slot: dict[str, int] = {}  # doc id -> slot
             self._ids: list[str | None] = []  # slot -> doc id (None: free)
             self._doc_len = array("i")  # slot -> length in terms
             # slot -> its term ids, for removal; None until needed after loading a saved index
             # (:meth:`_doc_terms_by_slot` derives it from the postings).
-            self._doc_terms: list[array | None] | None = []
+            self._doc_terms: list[array[int] | None] | None = []
             self._free_slots: list[int] = []
             self._total_len = 0
             self._dl_cache = None
@@ -227,7 +228,7 @@ class BM25Index:
         index._doc_terms = None
         return index
 
-    def _doc_terms_by_slot(self) -> list[array | None]:
+    def _doc_terms_by_slot(self) -> list[array[int] | None]:
         """Each slot's term ids (None: a free slot), regrouped from the postings the first time
         they are needed after loading a saved index (call with the lock held)."""
         if self._doc_terms is None:
@@ -332,7 +333,7 @@ def _json_bytes(value: object) -> np.ndarray:
     return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
 
 
-def _from_json_bytes(data: np.ndarray) -> list:
+def _from_json_bytes(data: np.ndarray) -> list[Any]:
     value = json.loads(np.asarray(data, dtype=np.uint8).tobytes().decode("utf-8"))
     if not isinstance(value, list):
         raise ValueError("expected a list")

@@ -516,6 +516,7 @@ class HybridRetriever:
         """
         meta = passage.meta
         own = self.own_vectors_across_scripts and not passage.same_script
+        vecs: np.ndarray  # float32 as stored, or the blend with (or only) the embedder's own vectors
         if not own and meta.get("sents") and meta.get("sent_vecs"):
             stored = decode_spans(meta["sents"])
             all_vecs = decode_vectors(meta["sent_vecs"], count=len(stored))

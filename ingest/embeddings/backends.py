@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -63,10 +63,10 @@ class ArrayEmbeddings(Embeddings):
         raise NotImplementedError
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_documents_array(list(texts)).tolist()
+        return cast(list[list[float]], self.embed_documents_array(list(texts)).tolist())
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_query_array([text])[0].tolist()
+        return cast(list[float], self.embed_query_array([text])[0].tolist())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
@@ -92,7 +92,7 @@ def _force_offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:
-        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+        constants.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]  # a ModuleType from sys.modules
 
 
 @contextmanager

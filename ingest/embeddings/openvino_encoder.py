@@ -123,7 +123,7 @@ def _module(compiled: Any, config: Any) -> Any:
             super().__init__()
             self.config = config
 
-        def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, **_: Any) -> dict:
+        def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, **_: Any) -> dict[str, torch.Tensor]:
             feeds = {
                 "input_ids": input_ids,
                 "attention_mask": attention_mask if attention_mask is not None else torch.ones_like(input_ids),

@@ -32,6 +32,7 @@ import json
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 SCALE = 127.0
 
@@ -42,13 +43,13 @@ def encode_vectors(vectors: np.ndarray) -> str:
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
-def decode_vectors(text: str, count: int) -> np.ndarray:
+def decode_vectors(text: str, count: int) -> npt.NDArray[np.float32]:
     """The inverse of :func:`encode_vectors` for ``count`` vectors, rows re-normalised to unit length."""
     raw = np.frombuffer(base64.b64decode(text), dtype=np.int8).astype(np.float32)
     if not count:
         return np.zeros((0, 0), dtype=np.float32)
     raw = raw.reshape(count, -1)
-    norms = np.linalg.norm(raw, axis=1, keepdims=True)
+    norms: npt.NDArray[np.float32] = np.linalg.norm(raw, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return raw / norms
 

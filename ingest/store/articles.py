@@ -36,9 +36,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.embeddings import Embeddings
 
@@ -192,7 +192,7 @@ class ArticleStore:
         res = self._catalog.get(ids=[article_id], include=["documents"])
         if not res["ids"]:
             return None
-        return res["documents"][0]
+        return cast(str | None, res["documents"][0])
 
     def article_texts(self, article_ids: Iterable[str]) -> dict[str, str]:
         ids = sorted(set(article_ids))
@@ -202,10 +202,10 @@ class ArticleStore:
         return dict(zip(res["ids"], res["documents"]))
 
     def count_chunks(self) -> int:
-        return self.chunks.count()
+        return cast(int, self.chunks.count())
 
     def is_empty(self) -> bool:
-        return self._catalog.count() <= (1 if self.generation() else 0)
+        return cast(int, self._catalog.count()) <= (1 if self.generation() else 0)
 
     def iter_chunks(self, where: dict[str, Any] | None = None, *, sentences: bool = True) -> Iterable[StoredChunk]:
         """Chunks (any revision) matching ``where``; callers filter by committed revision.
@@ -267,7 +267,9 @@ class ArticleStore:
             out.append((stored_chunk(cid, meta or {}, doc or ""), 1.0 - float(dist)))
         return out
 
-    def _paged(self, collection: Any, include: list[str], where: dict[str, Any] | None = None):
+    def _paged(
+        self, collection: Any, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[list[Any], ...]]:
         offset = 0
         while True:
             res = collection.get(include=include, where=where or None, limit=_GET_PAGE, offset=offset)

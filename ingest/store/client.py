@@ -41,7 +41,7 @@ def _install_chroma_timeouts() -> None:
     shim = types.SimpleNamespace(**{k: getattr(httpx, k) for k in dir(httpx) if not k.startswith("__")})
     shim.Client = client
     shim._newsbot_timeouts = True
-    fastapi.httpx = shim  # type: ignore[assignment]
+    fastapi.httpx = shim  # type: ignore[assignment]  # a stand-in namespace for the module, by design
 
 
 def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:

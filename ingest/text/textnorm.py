@@ -81,7 +81,7 @@ _LATIN_ACCENTS = re.compile("[\u0300-\u036f]")
 _SPACES = re.compile(r"\s+")
 
 
-class _PunctTable(dict):
+class _PunctTable(dict[int, int]):
     """``str.translate`` table: punctuation and symbols → space, any other character → itself,
     each decided once (a per-character Python loop was a tenth of indexing a corpus)."""
 
