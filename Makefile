@@ -40,6 +40,7 @@ test: install browser lint
 
 # Lint (ruff) and type checks (mypy): settings in pyproject.toml.
 lint: install
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

@@ -86,7 +86,17 @@ VARIANTS = (
     "ort-fp32", "ort-int8", "ort-int8-mixed",
     "ov-f32", "ov-bf16", "ov-int8w", "ov-int8w-bf16",
 )  # fmt: skip
-DEFAULT_VARIANTS = ("fp32", "torch-int8", "torch-int8-pc", "torch-bf16", "ort-int8", "ov-f32", "ov-bf16", "ov-int8w", "ov-int8w-bf16")
+DEFAULT_VARIANTS = (
+    "fp32",
+    "torch-int8",
+    "torch-int8-pc",
+    "torch-bf16",
+    "ort-int8",
+    "ov-f32",
+    "ov-bf16",
+    "ov-int8w",
+    "ov-int8w-bf16",
+)
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
@@ -401,7 +411,9 @@ def build_variant(name: str, base: Any, args: argparse.Namespace) -> tuple[Any, 
         inner = OpenVinoTransformer(folder / "model.xml", base.config, args.threads, "bf16" if name.endswith("bf16") else "f32")
         secs = time.perf_counter() - t0
         note = [f"one-time conversion {took:.0f} s"] if took is not None else []
-        note.append(f"precision {inner.precision}, dyn.quant group {inner.dyn_quant}, {_folder_mib(folder / 'model.xml'):.0f} MiB IR")
+        note.append(
+            f"precision {inner.precision}, dyn.quant group {inner.dyn_quant}, {_folder_mib(folder / 'model.xml'):.0f} MiB IR"
+        )
         return _as_module(inner), secs, ", ".join(note)
     if name.startswith("torch-"):
         per_channel = name != "torch-int8"

@@ -79,8 +79,10 @@ def main() -> None:
             got = [cid for cid, (c, _) in dense.items() if c.metadata.get("lang") == lang]
             overlap.append(len(set(own) & set(got)) / max(len(own), 1))
             top1.append(bool(own) and own[0] in got[:1])
-    print(f"the channel's top {fetch} per language against the filtered query's: overlap "
-          f"{statistics.mean(overlap):.3f}, same first chunk {statistics.mean(top1):.3f} ({len(top1)} rankings)")
+    print(
+        f"the channel's top {fetch} per language against the filtered query's: overlap "
+        f"{statistics.mean(overlap):.3f}, same first chunk {statistics.mean(top1):.3f} ({len(top1)} rankings)"
+    )
     base = statistics.median(times["unfiltered"])
     print(f"\n{'query':<16}{'median ms':>10}{'x unfiltered':>14}")
     for name, ts in times.items():

@@ -115,14 +115,23 @@ def top_hit(q: Question, result: AnswerResult) -> bool | None:
     return contains(best.text, q.gold)
 
 
-def asked_row(loaded: Loaded, q: Question, result: AnswerResult, ms: float, part: str = "",
-              article_id: str | None = None) -> dict[str, Any]:
+def asked_row(
+    loaded: Loaded, q: Question, result: AnswerResult, ms: float, part: str = "", article_id: str | None = None
+) -> dict[str, Any]:
     return {
-        "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "asked", "part": part,
-        "answerable": q.answerable, "follow_up": q.follow_up,
-        "ms": round(ms, 1), **score_result(q, result), **baseline_hits(loaded, q, article_id),
+        "set": loaded.dev.name,
+        "id": q.id,
+        "lang": q.lang,
+        "kind": "asked",
+        "part": part,
+        "answerable": q.answerable,
+        "follow_up": q.follow_up,
+        "ms": round(ms, 1),
+        **score_result(q, result),
+        **baseline_hits(loaded, q, article_id),
         "top_hit": top_hit(q, result) if q.answerable else None,
-        "evidence": result.evidence or {}, "n_citations": len(result.citations),
+        "evidence": result.evidence or {},
+        "n_citations": len(result.citations),
     }
 
 
@@ -131,9 +140,17 @@ def left_out_row(loaded: Loaded, q: Question, result: AnswerResult, ms: float, p
     confidence = result.confidence
     cited = [c.text for c in result.citations]
     return {
-        "set": loaded.dev.name, "id": q.id, "lang": q.lang, "kind": "left_out", "answerable": False, "part": part,
-        "follow_up": q.follow_up, "ms": round(ms, 1), "confidence": confidence,
-        "abstain_ok": result.abstained, "unanswerable_high": confidence == "high",
+        "set": loaded.dev.name,
+        "id": q.id,
+        "lang": q.lang,
+        "kind": "left_out",
+        "answerable": False,
+        "part": part,
+        "follow_up": q.follow_up,
+        "ms": round(ms, 1),
+        "confidence": confidence,
+        "abstain_ok": result.abstained,
+        "unanswerable_high": confidence == "high",
         # The fact may be stated in another article too: then a confident answer is right.
         "gold_elsewhere": bool(q.gold) and any(contains(t, q.gold) for t in cited),
         "evidence": result.evidence or {},
@@ -157,8 +174,9 @@ def conversation_key(q: Question) -> str:
     return q.id.rsplit("-t", 1)[0]
 
 
-def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool, one_article: int = 0,
-            log) -> list[dict[str, Any]]:
+def run_set(
+    loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool, one_article: int = 0, log
+) -> list[dict[str, Any]]:
     rows = []
     t0 = time.time()
     own_results: dict[str, list[AnswerResult]] = {}
@@ -182,8 +200,13 @@ def run_set(loaded: Loaded, *, leave_out: bool, switch_every: int, chained: bool
                 rows.append(asked_row(loaded, switched, result_s, ms_s, part="switch"))
         gold_id = loaded.gold_ids.get(q.id)
         small_set = len(loaded.questions) < 50  # seed-dev: every question
-        if (one_article and q.history is None and q.answerable and gold_id
-                and (small_set or is_switch_question(q.id, one_article))):
+        if (
+            one_article
+            and q.history is None
+            and q.answerable
+            and gold_id
+            and (small_set or is_switch_question(q.id, one_article))
+        ):
             # A corpus of one article, as for a user who dropped in a single story: retrieval
             # restricted to the gold article, then to another one (where nothing answers).
             result_a, ms_a = ask(loaded, q, {"article_id": gold_id})
@@ -263,19 +286,35 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(ap)
     ap.add_argument("--no-leave-out", action="store_true", help="skip the leave-article-out asks")
-    ap.add_argument("--switch-every", type=int, default=SWITCH_SHARE,
-                    help="also ask every Nth standalone question after a turn about another article (0: never)")
-    ap.add_argument("--one-article-every", type=int, default=SWITCH_SHARE,
-                    help="also ask every Nth standalone question over its own article alone, and over one "
-                         "other article alone (a one-article corpus; 0: never)")
-    ap.add_argument("--no-chained", action="store_true",
-                    help="skip asking conversations with the chain's own earlier results as history")
-    ap.add_argument("--late-chunked-across-scripts", action="store_true",
-                    help="score sentences in another script than the question with their stored late-chunked "
-                         "vectors instead of embedding them on their own (the behaviour before; see "
-                         "HybridRetriever.sentences)")
-    ap.add_argument("--own-share-same-script", type=float, default=None,
-                    help="weight of sentences' own vectors beside their late-chunked ones in the question's script")
+    ap.add_argument(
+        "--switch-every",
+        type=int,
+        default=SWITCH_SHARE,
+        help="also ask every Nth standalone question after a turn about another article (0: never)",
+    )
+    ap.add_argument(
+        "--one-article-every",
+        type=int,
+        default=SWITCH_SHARE,
+        help="also ask every Nth standalone question over its own article alone, and over one "
+        "other article alone (a one-article corpus; 0: never)",
+    )
+    ap.add_argument(
+        "--no-chained", action="store_true", help="skip asking conversations with the chain's own earlier results as history"
+    )
+    ap.add_argument(
+        "--late-chunked-across-scripts",
+        action="store_true",
+        help="score sentences in another script than the question with their stored late-chunked "
+        "vectors instead of embedding them on their own (the behaviour before; see "
+        "HybridRetriever.sentences)",
+    )
+    ap.add_argument(
+        "--own-share-same-script",
+        type=float,
+        default=None,
+        help="weight of sentences' own vectors beside their late-chunked ones in the question's script",
+    )
     ap.add_argument("--dump", type=Path, help="write one JSON line per asked question here")
     ap.add_argument("--json", action="store_true", help="print the summary lines as JSON")
     args = ap.parse_args()
@@ -288,8 +327,14 @@ def main() -> None:
         loaded.app.chain.retriever.own_vectors_across_scripts = not args.late_chunked_across_scripts
         if args.own_share_same_script is not None:
             loaded.app.chain.retriever.own_share_same_script = args.own_share_same_script
-        rows += run_set(loaded, leave_out=not args.no_leave_out, switch_every=args.switch_every,
-                        chained=not args.no_chained, one_article=args.one_article_every, log=log)
+        rows += run_set(
+            loaded,
+            leave_out=not args.no_leave_out,
+            switch_every=args.switch_every,
+            chained=not args.no_chained,
+            one_article=args.one_article_every,
+            log=log,
+        )
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as fh:
             for r in rows:

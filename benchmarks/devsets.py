@@ -79,8 +79,7 @@ class Loaded:
     article_ids: list[str] = field(default_factory=list)  # every stored article, sorted
 
 
-def open_set(dev: DevSet, shared: Path, stores: Path, *, limit: int = 0, embedding: str = "e5",
-             log=print) -> Loaded:
+def open_set(dev: DevSet, shared: Path, stores: Path, *, limit: int = 0, embedding: str = "e5", log=print) -> Loaded:
     app = App(Settings(db=stores / dev.name, embedding=embedding, collection="news"))
     report = app.ingestor.ingest_paths(dev.paths(shared))
     if report.ingested or report.failed:

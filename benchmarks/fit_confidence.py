@@ -42,8 +42,19 @@ from bot.answering.confidence import ConfidenceModel, Scale, model_inputs
 
 FEATURES = ConfidenceModel.FEATURES
 NO_TERMS = [FEATURES.index(f) for f in ConfidenceModel.NO_TERMS_FEATURES]
-RAW = ("passage_rel", "sentence_rel", "margin", "spread", "sentence_cos", "typical", "same_script",
-       "lexical", "passage_lexical", "dense_agree", "has_terms")
+RAW = (
+    "passage_rel",
+    "sentence_rel",
+    "margin",
+    "spread",
+    "sentence_cos",
+    "typical",
+    "same_script",
+    "lexical",
+    "passage_lexical",
+    "dense_agree",
+    "has_terms",
+)
 MIN_GROUP = 20
 # Features ``model_inputs`` computes that the model does not use (the ablation tries adding each).
 CANDIDATES = ("passage_z", "sentence_z")
@@ -66,8 +77,15 @@ def load(path: Path) -> list[dict[str, Any]]:
         else:
             label = float(bool(r.get("gold_elsewhere")))
         part = r.get("part") or ""
-        rows.append({**r, "label": label, "group": f"{r['set']}/{r['lang']}" + (f" {part}" if part else ""),
-                     "raw": {f: float(ev[f]) for f in RAW}, "has_terms": bool(ev.get("has_terms", 1.0))})
+        rows.append(
+            {
+                **r,
+                "label": label,
+                "group": f"{r['set']}/{r['lang']}" + (f" {part}" if part else ""),
+                "raw": {f: float(ev[f]) for f in RAW},
+                "has_terms": bool(ev.get("has_terms", 1.0)),
+            }
+        )
     return rows
 
 
@@ -144,9 +162,13 @@ def _groups(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
 def thresholds(rows: list[dict[str, Any]], p: np.ndarray, args: argparse.Namespace) -> tuple[float, float]:
     # The groups the targets are set on: each set × language as asked, and over one article (the
     # "chained" and "switch" variants are reported, not fitted on).
-    groups = [idx for g, idx in _groups(rows).items() if (rows[idx[0]].get("part") or "") in FITTED_PARTS
-              and not rows[idx[0]].get("follow_up")
-              and sum(1 for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]) >= MIN_GROUP]
+    groups = [
+        idx
+        for g, idx in _groups(rows).items()
+        if (rows[idx[0]].get("part") or "") in FITTED_PARTS
+        and not rows[idx[0]].get("follow_up")
+        and sum(1 for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]) >= MIN_GROUP
+    ]
     cuts = np.unique(np.round(p, 4))
     high = 1.0
     for t in cuts:  # ascending: the lowest cut that holds everywhere
@@ -168,8 +190,10 @@ def thresholds(rows: list[dict[str, Any]], p: np.ndarray, args: argparse.Namespa
     for t in cuts:
         if t >= high:
             break
-        if all(np.mean([p[i] < t for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]]) <= args.max_none
-               for idx in groups):
+        if all(
+            np.mean([p[i] < t for i in idx if rows[i]["kind"] == "asked" and rows[i]["answerable"]]) <= args.max_none
+            for idx in groups
+        ):
             none = float(t)
     return high, none
 
@@ -190,7 +214,8 @@ def report(rows: list[dict[str, Any]], p: np.ndarray, high: float, none: float) 
             f"{g:<28}{len(ans):>5}"
             + f(np.mean([p[i] < none for i in ans]) if ans else None)
             + f(np.mean([p[i] >= high for i in ans]) if ans else None)
-            + " " + f(np.mean([rows[i]["label"] for i in hi]) if hi else None)
+            + " "
+            + f(np.mean([rows[i]["label"] for i in hi]) if hi else None)
             # citation hit at any confidence: the shown citation, unless confidence is none
             + f(np.mean([rows[i]["label"] and p[i] >= none for i in ans]) if ans else None)
             + f" | {len(una):>5}"
@@ -254,8 +279,7 @@ def main() -> None:
             pt = 1 / (1 + np.exp(-np.clip(x[~tr] @ wt + bt, -50, 50)))
             losses.append(log_loss(y[~tr], pt))
         label = "(shipped)" if change is None else (f"with {change}" if change in CANDIDATES else f"without {change}")
-        print(f"  {label:<26}" + "  ".join(f"{s}={v:.4f}" for s, v in zip(sets, losses))
-              + f"  mean={np.mean(losses):.4f}")
+        print(f"  {label:<26}" + "  ".join(f"{s}={v:.4f}" for s, v in zip(sets, losses)) + f"  mean={np.mean(losses):.4f}")
 
     w, b, w0, b0, scale = model
     print("\nDEFAULT_CONFIDENCE = ConfidenceModel(")
@@ -265,8 +289,10 @@ def main() -> None:
     print(f"    weights_no_terms=({', '.join(f'{v:.4f}' for v in w0)}),")
     print(f"    high={high:.4f},")
     print(f"    none={none:.4f},")
-    print(f"    scale=Scale(spread_floor={scale.spread_floor:.5f}, typical_same={scale.typical_same:.4f}, "
-          f"typical_cross={scale.typical_cross:.4f}, typical_sd={scale.typical_sd:.5f}),")
+    print(
+        f"    scale=Scale(spread_floor={scale.spread_floor:.5f}, typical_same={scale.typical_same:.4f}, "
+        f"typical_cross={scale.typical_cross:.4f}, typical_sd={scale.typical_sd:.5f}),"
+    )
     print(")")
 
 

@@ -59,17 +59,39 @@ def dump(args: argparse.Namespace) -> None:
                     if not any(ev.terms is t for t in term_sets):
                         term_sets.append(ev.terms)
                     p = ev.passage
-                    sents.append({
-                        "passage": p.chunk_id, "rank": p.rank, "p_score": p.score, "p_relative": p.relative,
-                        "p_dense": p.dense, "start": ev.start, "dense": ev.dense, "relative": ev.relative,
-                        "lexical": ev.lexical, "text": ev.text,
-                        "terms": next(i for i, t in enumerate(term_sets) if t is ev.terms),
-                        "matched": sorted(ev.matched),
-                        "gold": contains(ev.text, q.gold), "p_gold": contains(p.text, q.gold),
-                    })
-                out.write(json.dumps({"set": name, "id": q.id, "lang": q.lang, "follow_up": q.follow_up,
-                                      "answers": q.answers, "terms": term_sets, "sents": sents},
-                                     ensure_ascii=False) + "\n")
+                    sents.append(
+                        {
+                            "passage": p.chunk_id,
+                            "rank": p.rank,
+                            "p_score": p.score,
+                            "p_relative": p.relative,
+                            "p_dense": p.dense,
+                            "start": ev.start,
+                            "dense": ev.dense,
+                            "relative": ev.relative,
+                            "lexical": ev.lexical,
+                            "text": ev.text,
+                            "terms": next(i for i, t in enumerate(term_sets) if t is ev.terms),
+                            "matched": sorted(ev.matched),
+                            "gold": contains(ev.text, q.gold),
+                            "p_gold": contains(p.text, q.gold),
+                        }
+                    )
+                out.write(
+                    json.dumps(
+                        {
+                            "set": name,
+                            "id": q.id,
+                            "lang": q.lang,
+                            "follow_up": q.follow_up,
+                            "answers": q.answers,
+                            "terms": term_sets,
+                            "sents": sents,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
             print(f"[{name}] dumped", file=sys.stderr)
 
 
@@ -80,12 +102,27 @@ def _evidence(rec: dict[str, Any]) -> list[Evidence]:
         p = passages.get(s["passage"])
         if p is None:
             p = passages[s["passage"]] = Passage(
-                s["passage"], "", "", 0, 0, {"gold": s["p_gold"]}, score=s["p_score"], dense=s["p_dense"],
-                rank=s["rank"], relative=s["p_relative"],
+                s["passage"],
+                "",
+                "",
+                0,
+                0,
+                {"gold": s["p_gold"]},
+                score=s["p_score"],
+                dense=s["p_dense"],
+                rank=s["rank"],
+                relative=s["p_relative"],
             )
         ev = Evidence(
-            p, s["start"], s["start"] + len(s["text"]), s["text"], s["dense"], s["lexical"], s["relative"],
-            terms=rec["terms"][s["terms"]], matched=frozenset(s["matched"]),
+            p,
+            s["start"],
+            s["start"] + len(s["text"]),
+            s["text"],
+            s["dense"],
+            s["lexical"],
+            s["relative"],
+            terms=rec["terms"][s["terms"]],
+            matched=frozenset(s["matched"]),
         )
         ev.gold = s["gold"]  # type: ignore[attr-defined]
         out.append(ev)
@@ -103,11 +140,13 @@ def scores(
             continue
         ranked = extractive.rank_evidence(evidence, weights)
         chosen = extractive.select_sentences(ranked, *select) if select else ranked[:1]
-        rows.append((
-            any(ev.passage.meta["gold"] for ev in chosen),
-            any(ev.gold for ev in chosen),  # type: ignore[attr-defined]
-            len(chosen) > 1,
-        ))
+        rows.append(
+            (
+                any(ev.passage.meta["gold"] for ev in chosen),
+                any(ev.gold for ev in chosen),  # type: ignore[attr-defined]
+                len(chosen) > 1,
+            )
+        )
     return np.array(rows, dtype=float)
 
 
@@ -154,7 +193,8 @@ def evaluate(args: argparse.Namespace) -> None:
     for select in itertools.product(GRID_GAIN, GRID_WITHIN):
         cells = "  ".join(
             f"{g[0]}/{g[1]} " + "/".join(f"{v:.3f}" for v in scores(qs, shipped, select=select).mean(0))
-            for g, qs in sorted(groups.items()) if len(qs) >= MIN_GROUP
+            for g, qs in sorted(groups.items())
+            if len(qs) >= MIN_GROUP
         )
         print(f"{select[0]:<5}{select[1]:<3}{cells}")
 

@@ -49,9 +49,7 @@ Rows = dict[tuple[str, str], dict[tuple[float, float], np.ndarray]]
 def measure(args: argparse.Namespace) -> Rows:
     """(set, "<lang> <stay|switch|alone> <follow-up|other>") -> (context, head start) -> mean
     (hit@1, hit@5, cite)."""
-    out: dict[tuple[str, str], dict[tuple[float, float], list[tuple[bool, bool, bool]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    out: dict[tuple[str, str], dict[tuple[float, float], list[tuple[bool, bool, bool]]]] = defaultdict(lambda: defaultdict(list))
     for loaded in loaded_sets(args):
         name = loaded.dev.name
         retriever = loaded.app.chain.retriever
@@ -80,9 +78,7 @@ def measure(args: argparse.Namespace) -> Rows:
                     qvec = own + lam * with_turns
                     qvec = (qvec / np.linalg.norm(qvec)).astype(np.float32)
                     by_context[lam] = retriever.candidates(q.question, query_vector=qvec, prior_articles=prior)
-                out[(name, f"{q.lang} {kind} {tier}")][(lam, beta)].append(
-                    _hits(retriever, by_context[lam], beta, q.gold)
-                )
+                out[(name, f"{q.lang} {kind} {tier}")][(lam, beta)].append(_hits(retriever, by_context[lam], beta, q.gold))
         print(f"[{name}] measured", file=sys.stderr)
     return {g: {key: np.array(rows, dtype=float).mean(0) for key, rows in by.items()} for g, by in out.items()}
 
@@ -138,8 +134,9 @@ def measure_sentence_weight(args: argparse.Namespace) -> None:
             retrieval.query_vector = _mix(own, with_turns, w)
             # Sentence cosines relative to the passages' (the offsets cancel within a language).
             ranked = rank_evidence(retriever.sentence_evidence(retrieval, top_passages=K))
-            rows[w].append((bool(ranked) and contains(ranked[0].passage.text, q.gold),
-                            bool(ranked) and contains(ranked[0].text, q.gold)))
+            rows[w].append(
+                (bool(ranked) and contains(ranked[0].passage.text, q.gold), bool(ranked) and contains(ranked[0].text, q.gold))
+            )
     print("\n== follow-ups: the vector that picks the sentence (coqa stay follow-up) ==")
     for w, r in rows.items():
         cite, quote = np.array(r, dtype=float).mean(0)
@@ -164,7 +161,9 @@ def main() -> None:
         print(f"{'context head':<14}" + "".join(f"{g[0] + '/' + g[1].replace(' ' + tier, ''):>22}" for g in groups))
         alone = "".join(
             "".join(f"{v:>7.3f}" for v in res[(g[0], g[1].replace("switch", "alone"))][(0.0, 0.0)]) + " "
-            if g in switch else " " * 22 for g in groups
+            if g in switch
+            else " " * 22
+            for g in groups
         )
         print(f"{'alone':<14}{alone}")
         for key in GRID:
@@ -179,9 +178,7 @@ def main() -> None:
             print(f"chosen for other questions: CONTEXT_WEIGHT={key[0]} CONVERSATION_HEAD_START={key[1]}")
             for held in sorted({g[0] for g in switch}):
                 k2 = choose(res, stay, [g for g in switch if g[0] != held], args.tolerance)
-                figures = "  ".join(
-                    f"{g[1]}: " + "/".join(f"{v:.3f}" for v in res[g][k2]) for g in switch if g[0] == held
-                )
+                figures = "  ".join(f"{g[1]}: " + "/".join(f"{v:.3f}" for v in res[g][k2]) for g in switch if g[0] == held)
                 print(f"  chosen without {held}: {k2} -> {held}: {figures}")
 
 

@@ -48,12 +48,20 @@ def dump(args: argparse.Namespace) -> None:
                     continue
                 cands = retriever.candidates(q.question)
                 rec = {
-                    "set": name, "id": q.id, "lang": q.lang, "follow_up": q.follow_up,
+                    "set": name,
+                    "id": q.id,
+                    "lang": q.lang,
+                    "follow_up": q.follow_up,
                     "cands": [
                         {
-                            "id": c.chunk.id, "article": c.chunk.article_id, "dense": c.dense,
-                            "relative": c.relative, "words": c.words, "names": c.names,
-                            "same_script": c.same_script, "gold": contains(c.chunk.text, q.gold),
+                            "id": c.chunk.id,
+                            "article": c.chunk.article_id,
+                            "dense": c.dense,
+                            "relative": c.relative,
+                            "words": c.words,
+                            "names": c.names,
+                            "same_script": c.same_script,
+                            "gold": contains(c.chunk.text, q.gold),
                         }
                         for c in cands
                     ],
@@ -75,12 +83,16 @@ def hits(ranked: list[Candidate]) -> tuple[bool, bool]:
     return bool(gold and gold[0]), any(gold)
 
 
-def group_hits(groups: dict[tuple[str, str], list[list[Candidate]]], weights: FusionWeights | None) -> dict[tuple[str, str], np.ndarray]:
+def group_hits(
+    groups: dict[tuple[str, str], list[list[Candidate]]], weights: FusionWeights | None
+) -> dict[tuple[str, str], np.ndarray]:
     out = {}
     for g, questions in groups.items():
         h = []
         for cands in questions:
-            ranked = sorted(cands, key=lambda c: (-c.dense, c.chunk.id)) if weights is None else [c for c, _ in fuse(cands, weights)]
+            ranked = (
+                sorted(cands, key=lambda c: (-c.dense, c.chunk.id)) if weights is None else [c for c, _ in fuse(cands, weights)]
+            )
             h.append(hits(ranked))
         out[g] = np.array(h, dtype=float).mean(0)
     return out

@@ -51,7 +51,9 @@ POLICIES = {
 def run(policy: str, threads: int, calls: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(POLICIES[policy])
-    out = subprocess.run([sys.executable, "-c", WORKER, str(threads), str(calls)], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER, str(threads), str(calls)], env=env, capture_output=True, text=True, check=True
+    )
     data = json.loads(out.stdout)
     return {k: statistics.median(v) for k, v in data.items()}
 

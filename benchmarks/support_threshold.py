@@ -52,8 +52,11 @@ def main() -> None:
     by_id = {q.id: q for q in questions}
     rng = random.Random(0)
 
-    same = [(by_id[i].question, by_id[i[:-3] + "-ar"].question)
-            for i in sorted(by_id) if i.endswith("-en") and i[:-3] + "-ar" in by_id]
+    same = [
+        (by_id[i].question, by_id[i[:-3] + "-ar"].question)
+        for i in sorted(by_id)
+        if i.endswith("-en") and i[:-3] + "-ar" in by_id
+    ]
     by_article: dict[str, list] = defaultdict(list)
     for q in questions:
         by_article[q.gold_article or ""].append(q)
@@ -89,10 +92,12 @@ def main() -> None:
     balanced = [(np.mean(pos >= c) + np.mean(neg < c)) / 2 for c in cuts]
     best = float(cuts[int(np.argmax(balanced))])
     for label, c in (("best cut", best), ("SUPPORT_COSINE", SUPPORT_COSINE)):
-        print(f"{label:<15} {c:.3f}: same statements supported {np.mean(pos >= c):.3f}, "
-              f"different statements supported {np.mean(neg >= c):.3f} "
-              f"(same language {np.mean(negs['same language'] >= c):.3f}, "
-              f"across {np.mean(negs['across languages'] >= c):.3f})")
+        print(
+            f"{label:<15} {c:.3f}: same statements supported {np.mean(pos >= c):.3f}, "
+            f"different statements supported {np.mean(neg >= c):.3f} "
+            f"(same language {np.mean(negs['same language'] >= c):.3f}, "
+            f"across {np.mean(negs['across languages'] >= c):.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -34,9 +34,7 @@ class Settings(BaseSettings):
 
     # --- store -------------------------------------------------------------
     db: Path = Field(Path("newsbot-data"), description="Folder of the local Chroma store.")
-    chroma_url: str | None = Field(
-        None, description="http(s)://HOST:PORT of a Chroma server; when set, `db` is not used."
-    )
+    chroma_url: str | None = Field(None, description="http(s)://HOST:PORT of a Chroma server; when set, `db` is not used.")
     collection: str = Field("news", description="Name of the corpus (one Chroma collection per corpus).")
     index_dir: Path | None = Field(
         None,
@@ -59,9 +57,7 @@ class Settings(BaseSettings):
         None,
         description="sentence-transformers model name or local path (implies embedding='sentence-transformers').",
     )
-    model_dir: Path = Field(
-        default_factory=_default_model_dir, description="Cache folder for converted embedding models."
-    )
+    model_dir: Path = Field(default_factory=_default_model_dir, description="Cache folder for converted embedding models.")
     encoder: Literal["torch", "openvino-int8"] = Field(
         "torch",
         description=(
@@ -94,14 +90,10 @@ class Settings(BaseSettings):
         "extractive", description="Who writes the answer: 'extractive' (offline) or an LLM backend."
     )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
-    llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama."
-    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama.")
     llm_model: str | None = Field(None, description="Model name at the LLM endpoint.")
     llm_api_key: str | None = Field(None, description="API key for the LLM endpoint (any text for local servers).")
-    llm_timeout: float = Field(
-        60.0, gt=0, description="Seconds an LLM answer may take in all (and to wait for each reply)."
-    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds an LLM answer may take in all (and to wait for each reply).")
     llm_max_tokens: int = Field(600, ge=16, description="Longest answer the LLM may write, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for the LLM.")
 

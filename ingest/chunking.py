@@ -42,6 +42,7 @@ class ChunkingOptions:
         if self.max_size < self.size:
             raise ValueError(f"the chunk maximum ({self.max_size}) must be >= the chunk size ({self.size})")
 
+
 # A line this short without sentence-final punctuation reads as a heading / dateline / caption.
 HEADING_MAX_CHARS = 120
 _SENTENCE_END = re.compile(r"[.!?؟؛۔:]['\"”’»)\]]*\s*$")
@@ -173,7 +174,5 @@ def chunk_article(
     meta = article.metadata()
     chunks = []
     for i, (s, e) in enumerate(chunk_text(article.text, size=size, max_size=max_size, overlap=overlap)):
-        chunks.append(
-            Chunk(article_id=article.id, index=i, text=article.text[s:e], start=s, end=e, metadata=dict(meta))
-        )
+        chunks.append(Chunk(article_id=article.id, index=i, text=article.text[s:e], start=s, end=e, metadata=dict(meta)))
     return chunks

@@ -56,10 +56,7 @@ class IngestReport:
         return len(self.failures)
 
     def summary(self) -> str:
-        text = (
-            f"ingested {self.ingested} articles ({self.chunks} chunks), "
-            f"unchanged {self.unchanged}, failed {self.failed}"
-        )
+        text = f"ingested {self.ingested} articles ({self.chunks} chunks), unchanged {self.unchanged}, failed {self.failed}"
         return text + (f"; stopped early: {self.stopped}" if self.stopped else "")
 
     def as_dict(self) -> dict[str, Any]:
@@ -198,9 +195,11 @@ class Ingestor:
                 continue
             where = "earlier in this file" if first == path else f"from {first}"
             self._fail(
-                report, path,
+                report,
+                path,
                 f"another article with id {article.id} came {where} (same id, or same url and no id); kept that one",
-                notify, where=f"id {article.id}",
+                notify,
+                where=f"id {article.id}",
             )
         return kept
 
@@ -208,9 +207,7 @@ class Ingestor:
         self, pending: list[_Pending], report: IngestReport, origin: str, article: Article, committed: dict[str, str]
     ) -> bool:
         """Queue an article for embedding unless it has no text to chunk or is stored as it is."""
-        chunks = chunk_article(
-            article, size=self.chunking.size, max_size=self.chunking.max_size, overlap=self.chunking.overlap
-        )
+        chunks = chunk_article(article, size=self.chunking.size, max_size=self.chunking.max_size, overlap=self.chunking.overlap)
         if not chunks:
             return False
         if self.store.is_unchanged(article, chunks, committed):
@@ -291,9 +288,7 @@ class Ingestor:
         """The store failed, not this file: later writes would fail too (and a Chroma out of disk
         may hang on the next one), so the run stops here rather than failing every file."""
         self._fail(report, path, str(exc), notify)
-        report.stopped = (
-            "the store failed (see above); finished articles are kept, run the same ingest again once it is fixed"
-        )
+        report.stopped = "the store failed (see above); finished articles are kept, run the same ingest again once it is fixed"
 
     @staticmethod
     def _count(report: IngestReport, p: _Pending, written: bool) -> None:

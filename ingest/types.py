@@ -45,4 +45,3 @@ class Chunk:
     start: int
     end: int
     metadata: dict[str, str] = field(default_factory=dict)
-

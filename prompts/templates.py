@@ -87,9 +87,7 @@ class NamedPrompt:
         missing = self.variables - values.keys()
         unknown = values.keys() - self.variables
         if missing or unknown:
-            raise ValueError(
-                f"prompt {self.name!r} (v{self.version}): missing {sorted(missing)}, unknown {sorted(unknown)}"
-            )
+            raise ValueError(f"prompt {self.name!r} (v{self.version}): missing {sorted(missing)}, unknown {sorted(unknown)}")
         return [("system", self.system.format(**values)), ("human", self.user.format(**values))]
 
     def override(self, *, system: str | None = None, user: str | None = None, version: str) -> NamedPrompt:

@@ -11,8 +11,24 @@ import random
 from pathlib import Path
 
 TOWNS = [
-    "Aldmoor", "Brackwell", "Corrin", "Dunmore", "Eastfold", "Farrow", "Glenbury", "Harlow", "Ivesby",
-    "Jarrow", "Kestrel", "Lynmouth", "Marlow", "Northam", "Oakridge", "Penrith", "Quarry", "Redhill",
+    "Aldmoor",
+    "Brackwell",
+    "Corrin",
+    "Dunmore",
+    "Eastfold",
+    "Farrow",
+    "Glenbury",
+    "Harlow",
+    "Ivesby",
+    "Jarrow",
+    "Kestrel",
+    "Lynmouth",
+    "Marlow",
+    "Northam",
+    "Oakridge",
+    "Penrith",
+    "Quarry",
+    "Redhill",
 ]
 SUBJECTS = ["council", "harbour authority", "school board", "hospital trust", "rail operator", "water company"]
 VERBS = ["approved", "postponed", "announced", "rejected", "reviewed", "extended"]

@@ -136,11 +136,7 @@ def test_every_bot_module_has_a_layer() -> None:
 
 
 def test_bot_imports_only_its_own_layer_or_below() -> None:
-    found = [
-        f"{src}:{line}: imports {module}"
-        for src, line, module in bot_imports()
-        if bot_layer(module) > bot_layer(src)
-    ]
+    found = [f"{src}:{line}: imports {module}" for src, line, module in bot_imports() if bot_layer(module) > bot_layer(src)]
     assert found == [], "surfaces → measure → settings/wiring → answering → citations → retrieval → ingest"
 
 
@@ -164,8 +160,15 @@ def test_only_surfaces_import_measure() -> None:
 
 @pytest.mark.parametrize(
     ("module", "layer"),
-    [("bot.surfaces.web.app", 6), ("bot.measure.bench.runner", 5), ("bot.wiring", 4), ("bot.answering.chain", 3),
-     ("bot.citations.markers", 2), ("bot.retrieval.hybrid", 1), ("botany.retrieval", None)],
+    [
+        ("bot.surfaces.web.app", 6),
+        ("bot.measure.bench.runner", 5),
+        ("bot.wiring", 4),
+        ("bot.answering.chain", 3),
+        ("bot.citations.markers", 2),
+        ("bot.retrieval.hybrid", 1),
+        ("botany.retrieval", None),
+    ],
 )
 def test_layer_lookup_itself(module: str, layer: int | None) -> None:
     if layer is None:
@@ -210,8 +213,15 @@ class _ImportTimeEnvReads(ast.NodeVisitor):
     visit_Lambda = _visit_function
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if isinstance(node.value, ast.Name) and node.value.id in self.os_aliases and node.attr in (
-            "environ", "getenv", "environb",
+        if (
+            isinstance(node.value, ast.Name)
+            and node.value.id in self.os_aliases
+            and node.attr
+            in (
+                "environ",
+                "getenv",
+                "environb",
+            )
         ):
             self.found.append((node.lineno, f"{node.value.id}.{node.attr}"))
         self.generic_visit(node)
@@ -269,9 +279,7 @@ def settings_constructions(tree: ast.Module) -> list[tuple[int, str]]:
                 name = child.name if not func else f"{func}.{child.name}"
             if isinstance(child, ast.Call):
                 f = child.func
-                if (isinstance(f, ast.Name) and f.id == "Settings") or (
-                    isinstance(f, ast.Attribute) and f.attr == "Settings"
-                ):
+                if (isinstance(f, ast.Name) and f.id == "Settings") or (isinstance(f, ast.Attribute) and f.attr == "Settings"):
                     out.append((child.lineno, func))
             walk(child, name)
 
@@ -293,9 +301,7 @@ def test_ui_builds_settings_only_in_its_serve_entry() -> None:
     ui = ROOT / "bot" / "surfaces" / "web" / "app.py"
     if not ui.exists():
         pytest.skip("no bot/surfaces/web/app.py")
-    outside = [
-        (line, func) for line, func in settings_constructions(parse(ui)) if func.split(".")[0] not in ("serve", "main")
-    ]
+    outside = [(line, func) for line, func in settings_constructions(parse(ui)) if func.split(".")[0] not in ("serve", "main")]
     assert outside == []
 
 

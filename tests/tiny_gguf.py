@@ -32,8 +32,24 @@ N_CTX = 4096  # byte-level tokens: a prompt with a few passages is ~1-2k tokens
 HEAD_DIM = N_EMBD // N_HEAD
 
 #: Plain tokens the model may write (SPM style: "▁" is a leading space). Even count: (w, -w) pairs.
-WORDS = ["▁the", "▁plant", "▁water", "▁news", "▁city", "▁day", "▁opened", "▁club",
-         "▁signed", "▁library", "▁new", "▁and", "▁of", "▁on", ".", ","]
+WORDS = [
+    "▁the",
+    "▁plant",
+    "▁water",
+    "▁news",
+    "▁city",
+    "▁day",
+    "▁opened",
+    "▁club",
+    "▁signed",
+    "▁library",
+    "▁new",
+    "▁and",
+    "▁of",
+    "▁on",
+    ".",
+    ",",
+]
 #: The longest text one generated token can add to an answer.
 MAX_TOKEN_CHARS = max(len(w) for w in WORDS)
 

@@ -81,7 +81,6 @@ CONTEXT_WEIGHT = {"follow-up": 3.0, "other": 0.0}
 CONVERSATION_HEAD_START = {"follow-up": 0.05, "other": 0.0}
 
 
-
 class EmptyStoreError(NewsbotError):
     def __init__(self) -> None:
         super().__init__("no articles yet: ingest articles first: newsbot ingest PATH")

@@ -79,9 +79,7 @@ class ConfidenceModel:
         if features.get("has_terms", 1.0):
             z = self.bias + sum(w * features[name] for w, name in zip(self.weights, self.FEATURES))
         else:
-            z = self.bias_no_terms + sum(
-                w * features[name] for w, name in zip(self.weights_no_terms, self.NO_TERMS_FEATURES)
-            )
+            z = self.bias_no_terms + sum(w * features[name] for w, name in zip(self.weights_no_terms, self.NO_TERMS_FEATURES))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def level(self, p: float) -> Confidence:

@@ -102,8 +102,18 @@ class Citation(BaseModel):
     @classmethod
     def of(cls, c: markers.Citation) -> Citation:
         return cls(
-            n=c.n, article_id=c.article_id, title=c.title, date=c.date, source=c.source, url=c.url, lang=c.lang,
-            chunk_id=c.chunk_id, text=c.text, quote=c.quote, quote_start=c.quote_start, quote_end=c.quote_end,
+            n=c.n,
+            article_id=c.article_id,
+            title=c.title,
+            date=c.date,
+            source=c.source,
+            url=c.url,
+            lang=c.lang,
+            chunk_id=c.chunk_id,
+            text=c.text,
+            quote=c.quote,
+            quote_start=c.quote_start,
+            quote_end=c.quote_end,
             score=c.score,
         )
 
@@ -123,7 +133,11 @@ class RetrievedPassage(BaseModel):
     @classmethod
     def of(cls, p: Passage) -> RetrievedPassage:
         return cls(
-            rank=p.rank, chunk_id=p.chunk_id, article_id=p.article_id, title=p.title, text=p.text,
+            rank=p.rank,
+            chunk_id=p.chunk_id,
+            article_id=p.article_id,
+            title=p.title,
+            text=p.text,
             score=round(p.score, 6),
             dense=None if p.dense is None else round(p.dense, 6),
             bm25=None if p.bm25 is None else round(p.bm25, 6),

@@ -60,9 +60,7 @@ def rank_evidence(evidence: list[Evidence], weights: RankingWeights = RankingWei
     return sorted(evidence, key=lambda ev: (-ev.score, ev.passage.rank, ev.start))
 
 
-def select_sentences(
-    ranked: list[Evidence], min_gain: float = SECOND_MIN_GAIN, within: int = SECOND_WITHIN
-) -> list[Evidence]:
+def select_sentences(ranked: list[Evidence], min_gain: float = SECOND_MIN_GAIN, within: int = SECOND_WITHIN) -> list[Evidence]:
     """The best sentence, and a second one only when it adds question terms the first lacks."""
     if not ranked:
         return []
@@ -121,7 +119,5 @@ class ExtractiveAnswerer:
             if not stated and confidence == "high":
                 confidence = "low"
         chosen = select_sentences(ranked) if confidence == "high" else ranked[:1]
-        kept = [
-            (Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen
-        ]
+        kept = [(Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen]
         return Draft(finalize(kept), confidence, evidence, hedge="closest" if confidence == "low" else None)

@@ -50,9 +50,7 @@ class LLMAnswerer:
 
     def answer(self, retrieval: Retrieval, question: str, language: str) -> Iterator[Delta | Draft]:
         numbered = {p.rank: p for p in retrieval.passages}
-        passages = [
-            {"n": p.rank, "title": p.title, "date": p.meta.get("date"), "text": p.text} for p in retrieval.passages
-        ]
+        passages = [{"n": p.rank, "title": p.title, "date": p.meta.get("date"), "text": p.text} for p in retrieval.passages]
         raw_parts: list[str] = []
         messages = answer_messages(retrieval.search_question, passages, language)
         for delta in stream_answer(self.chat_model, messages):
@@ -138,9 +136,7 @@ def answer_messages(question: str, passages: Sequence[dict[str, Any]], language:
     )
 
 
-def stream_answer(
-    model: Any, messages: list[tuple[str, str]], *, max_chars: int | None = None
-) -> Iterator[str]:
+def stream_answer(model: Any, messages: list[tuple[str, str]], *, max_chars: int | None = None) -> Iterator[str]:
     """Text deltas of the model's answer.
 
     The server's timeout bounds each read; the model's ``request_timeout`` also bounds the whole
@@ -157,8 +153,7 @@ def stream_answer(
             text = chunk.content if isinstance(chunk.content, str) else _flatten(chunk.content)
             if deadline is not None and time.monotonic() > deadline:
                 raise LLMError(
-                    f"the LLM at {describe_endpoint(model)} did not finish its answer within {budget:g} s "
-                    "(NEWSBOT_LLM_TIMEOUT)"
+                    f"the LLM at {describe_endpoint(model)} did not finish its answer within {budget:g} s (NEWSBOT_LLM_TIMEOUT)"
                 )
             if text and total + len(text) >= max_chars:
                 logger.warning("LLM answer cut at %d characters", max_chars)

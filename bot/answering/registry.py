@@ -38,9 +38,7 @@ class AnswererKind:
 
 
 def _extractive(name: str, parts: AnswererParts) -> Answerer:
-    return ExtractiveAnswerer(
-        name=name, confidence=parts.confidence, ranking=parts.ranking, relation_check=parts.relation_check
-    )
+    return ExtractiveAnswerer(name=name, confidence=parts.confidence, ranking=parts.ranking, relation_check=parts.relation_check)
 
 
 def _llm(name: str, parts: AnswererParts) -> Answerer:

@@ -72,10 +72,30 @@ RELATIONS: tuple[Relation, ...] = (
     ),
     _relation(
         "death",
-        [_en(r"died\b", r"dies?\b", r"death", r"pass(?:ed)? away"), _ar("توفي", "وفاة", "وفيات", "مات ", "ماتت", "موته", "موتها")],
+        [
+            _en(r"died\b", r"dies?\b", r"death", r"pass(?:ed)? away"),
+            _ar("توفي", "وفاة", "وفيات", "مات ", "ماتت", "موته", "موتها"),
+        ],
         [
             _en(r"died\b", r"dies?\b", r"death", r"dead\b", r"pass(?:ed)? away", r"killed", r"assassinat"),
-            _ar("توفي", "توفى", "وفاة", "وفاته", "وفيات", "مات", "موت", "مقتل", "قتل", "اغتيل", "اغتيال", "رحيل", "رحل", "استشهد", "إعدام", "أعدم"),
+            _ar(
+                "توفي",
+                "توفى",
+                "وفاة",
+                "وفاته",
+                "وفيات",
+                "مات",
+                "موت",
+                "مقتل",
+                "قتل",
+                "اغتيل",
+                "اغتيال",
+                "رحيل",
+                "رحل",
+                "استشهد",
+                "إعدام",
+                "أعدم",
+            ),
         ],
         _DIED_SPAN,
     ),
@@ -95,8 +115,23 @@ RELATIONS: tuple[Relation, ...] = (
     _relation(
         "currency",
         [_en(r"currency"), _ar("عملة")],
-        [_en(r"currency", r"dollar", r"euro", r"pound", r"dinar", r"dirham", r"riyal", r"rial", r"lira", r"yen\b", r"ruble", r"rupee"),
-         _ar("عملة", "دولار", "يورو", "جنيه", "دينار", "درهم", "ريال", "ليرة", "روبل", "روبية")],
+        [
+            _en(
+                r"currency",
+                r"dollar",
+                r"euro",
+                r"pound",
+                r"dinar",
+                r"dirham",
+                r"riyal",
+                r"rial",
+                r"lira",
+                r"yen\b",
+                r"ruble",
+                r"rupee",
+            ),
+            _ar("عملة", "دولار", "يورو", "جنيه", "دينار", "درهم", "ريال", "ليرة", "روبل", "روبية"),
+        ],
     ),
 )
 

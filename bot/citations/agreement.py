@@ -37,39 +37,144 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[,،٬]\d{3})*(?:[.٫]\d+)?(?![\w])|\d+")
 
 # Cardinal words from two: "one" and ordinals ("first", "second") are mostly not quantities.
 _EN_NUMBER_WORDS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
 }
 # Arabic number words (normalised: no diacritics, alef/ta marbuta/ya folded as textnorm does).
 _AR_NUMBER_WORDS = {
-    "اثنان": 2, "اثنين": 2, "اثنتان": 2, "اثنتين": 2, "ثلاث": 3, "ثلاثه": 3,
-    "اربع": 4, "اربعه": 4, "خمس": 5, "خمسه": 5, "ست": 6, "سته": 6, "سبع": 7, "سبعه": 7,
-    "ثماني": 8, "ثمانيه": 8, "ثمان": 8, "تسع": 9, "تسعه": 9, "عشر": 10, "عشره": 10,
-    "عشرون": 20, "عشرين": 20, "ثلاثون": 30, "ثلاثين": 30, "اربعون": 40, "اربعين": 40,
-    "خمسون": 50, "خمسين": 50, "ستون": 60, "ستين": 60, "سبعون": 70, "سبعين": 70,
-    "ثمانون": 80, "ثمانين": 80, "تسعون": 90, "تسعين": 90, "مئه": 100, "مائه": 100,
+    "اثنان": 2,
+    "اثنين": 2,
+    "اثنتان": 2,
+    "اثنتين": 2,
+    "ثلاث": 3,
+    "ثلاثه": 3,
+    "اربع": 4,
+    "اربعه": 4,
+    "خمس": 5,
+    "خمسه": 5,
+    "ست": 6,
+    "سته": 6,
+    "سبع": 7,
+    "سبعه": 7,
+    "ثماني": 8,
+    "ثمانيه": 8,
+    "ثمان": 8,
+    "تسع": 9,
+    "تسعه": 9,
+    "عشر": 10,
+    "عشره": 10,
+    "عشرون": 20,
+    "عشرين": 20,
+    "ثلاثون": 30,
+    "ثلاثين": 30,
+    "اربعون": 40,
+    "اربعين": 40,
+    "خمسون": 50,
+    "خمسين": 50,
+    "ستون": 60,
+    "ستين": 60,
+    "سبعون": 70,
+    "سبعين": 70,
+    "ثمانون": 80,
+    "ثمانين": 80,
+    "تسعون": 90,
+    "تسعين": 90,
+    "مئه": 100,
+    "مائه": 100,
 }
 _SCALES = {
-    "thousand": "k", "thousands": "k", "million": "m", "millions": "m", "billion": "b", "billions": "b",
-    "الاف": "k", "مليون": "m", "ملايين": "m", "مليار": "b", "مليارات": "b",
+    "thousand": "k",
+    "thousands": "k",
+    "million": "m",
+    "millions": "m",
+    "billion": "b",
+    "billions": "b",
+    "الاف": "k",
+    "مليون": "m",
+    "ملايين": "m",
+    "مليار": "b",
+    "مليارات": "b",
     "بليون": "b",
 }
 
 _WEEKDAYS = {
-    "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu", "friday": "fri",
-    "saturday": "sat", "sunday": "sun",
-    "الاثنين": "mon", "الثلاثاء": "tue", "الاربعاء": "wed", "الخميس": "thu", "الجمعه": "fri",
-    "السبت": "sat", "الاحد": "sun",
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+    "الاثنين": "mon",
+    "الثلاثاء": "tue",
+    "الاربعاء": "wed",
+    "الخميس": "thu",
+    "الجمعه": "fri",
+    "السبت": "sat",
+    "الاحد": "sun",
 }
 _MONTHS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "يناير": 1, "فبراير": 2, "مارس": 3, "ابريل": 4, "مايو": 5, "يونيو": 6, "يوليو": 7,
-    "اغسطس": 8, "سبتمبر": 9, "اكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,
-    "كانون الثاني": 1, "شباط": 2, "اذار": 3, "نيسان": 4, "ايار": 5, "حزيران": 6, "تموز": 7, "اب": 8,
-    "ايلول": 9, "تشرين الاول": 10, "تشرين الثاني": 11, "كانون الاول": 12,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+    "يناير": 1,
+    "فبراير": 2,
+    "مارس": 3,
+    "ابريل": 4,
+    "مايو": 5,
+    "يونيو": 6,
+    "يوليو": 7,
+    "اغسطس": 8,
+    "سبتمبر": 9,
+    "اكتوبر": 10,
+    "نوفمبر": 11,
+    "ديسمبر": 12,
+    "كانون الثاني": 1,
+    "شباط": 2,
+    "اذار": 3,
+    "نيسان": 4,
+    "ايار": 5,
+    "حزيران": 6,
+    "تموز": 7,
+    "اب": 8,
+    "ايلول": 9,
+    "تشرين الاول": 10,
+    "تشرين الثاني": 11,
+    "كانون الاول": 12,
 }
 
 _EN_NEGATION = frozenset("not no never none neither nor without cannot".split())
@@ -81,7 +186,10 @@ _AR_NEGATION = frozenset("لم لن لا ليس ليست لسنا ليسوا ب�
 _OPPOSITES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("approv", "accept", "pass", "adopt", "endors", "agree"), ("reject", "refus", "veto", "declin", "vote down", "voted down")),
     (("won", "win", "victor"), ("lost", "los", "defeat")),
-    (("rose", "rise", "risen", "increas", "grew", "grow", "gain", "up "), ("fell", "fall", "fallen", "decreas", "drop", "declin", "shrank", "shrink")),
+    (
+        ("rose", "rise", "risen", "increas", "grew", "grow", "gain", "up "),
+        ("fell", "fall", "fallen", "decreas", "drop", "declin", "shrank", "shrink"),
+    ),
     (("open",), ("clos", "shut")),
     (("allow", "permit", "lift"), ("ban", "forbid", "prohibit", "block")),
     (("arriv", "enter"), ("left", "leav", "depart", "exit")),
@@ -115,7 +223,7 @@ def _strip_prefix(word: str) -> str:
     """Arabic clitics that glue to a number word or a weekday: و ف ب ل ال."""
     for prefix in ("وال", "فال", "بال", "لل", "ال", "و", "ف", "ب", "ل"):
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            return word[len(prefix):]
+            return word[len(prefix) :]
     return word
 
 
@@ -149,7 +257,8 @@ def _named(folded: str, table: Mapping[str, object]) -> set[object]:
     words = _words(folded)
     # "may" is a month only next to a number ("May 3", "3 May 2024"), otherwise the verb.
     found = {
-        table[w] for i, w in enumerate(words)
+        table[w]
+        for i, w in enumerate(words)
         if w in table and (w != "may" or any(x.isdigit() for x in words[max(i - 1, 0) : i + 2]))
     }
     found |= {table["ال" + _strip_prefix(w)] for w in words if "ال" + _strip_prefix(w) in table}

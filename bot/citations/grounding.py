@@ -130,9 +130,7 @@ class SupportChecker:
         return out
 
 
-def ground_claims(
-    claims: Sequence[Claim], numbered: dict[int, Passage], checker: SupportChecker
-) -> GroundedAnswer:
+def ground_claims(claims: Sequence[Claim], numbered: dict[int, Passage], checker: SupportChecker) -> GroundedAnswer:
     """Attach a supporting quote to every claim's citations; drop what nothing supports."""
     numbers = sorted(numbered)
     passages = [numbered[n] for n in numbers]
@@ -159,9 +157,7 @@ def ground_claims(
     return finalize(kept, dropped_claims=dropped_claims)
 
 
-def finalize(
-    kept: Sequence[tuple[Claim, Sequence[Quote]]], dropped_claims: Sequence[str] = ()
-) -> GroundedAnswer:
+def finalize(kept: Sequence[tuple[Claim, Sequence[Quote]]], dropped_claims: Sequence[str] = ()) -> GroundedAnswer:
     """Number citations 1..N by first appearance (one per passage + quote) and render the answer."""
     keys: dict[tuple[str, int, int], int] = {}
     citations: list[Citation] = []

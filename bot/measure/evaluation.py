@@ -42,6 +42,7 @@ from ingest.text.textnorm import normalize_for_match
 if TYPE_CHECKING:  # loading the chain (numpy, LangChain) is left to whoever builds one
     from bot.answering.chain import NewsbotChain
 
+
 class QuestionsFileError(NewsbotError):
     pass
 

@@ -60,9 +60,7 @@ def fuse(cands: Iterable[Candidate], weights: FusionWeights = FusionWeights()) -
     scored = [
         (
             c,
-            c.relative
-            + (weights.words * c.words if c.same_script else weights.names * c.names)
-            + weights.conversation * c.prior,
+            c.relative + (weights.words * c.words if c.same_script else weights.names * c.names) + weights.conversation * c.prior,
         )
         for c in cands
     ]

@@ -146,9 +146,7 @@ class HybridRetriever:
                     if c.article_id in wanted and revisions.get(c.article_id) == c.rev
                 )
             else:
-                chunks = (
-                    c for aid in fresh for c in self.store.committed_chunks(aid, revisions[aid], sentences=False)
-                )
+                chunks = (c for aid in fresh for c in self.store.committed_chunks(aid, revisions[aid], sentences=False))
             # Indexed a page at a time: holding all of a 100k-chunk corpus at once cost ~150 MB.
             while page := list(itertools.islice(chunks, 1000)):
                 items = []
@@ -222,9 +220,7 @@ class HybridRetriever:
         arrays, meta = loaded
         try:
             bm25 = BM25Index.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
-            names = BM25Index.from_state(
-                {k[6:]: v for k, v in arrays.items() if k.startswith("names.")}, tokenizer=name_keys
-            )
+            names = BM25Index.from_state({k[6:]: v for k, v in arrays.items() if k.startswith("names.")}, tokenizer=name_keys)
             revisions = {str(a): str(r) for a, r in meta["revisions"].items()}
             chunk_meta = {str(c): dict(m) for c, m in meta["chunk_meta"].items()}
             article_chunks = {str(a): [str(c) for c in ids] for a, ids in meta["article_chunks"].items()}
@@ -378,9 +374,7 @@ class HybridRetriever:
 
         allowed = None
         if not filters.is_empty():
-            allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(
-                self._chunk_meta.get(cid, {})
-            )
+            allowed = lambda cid: cid not in filters.exclude_chunks and filters.accepts(self._chunk_meta.get(cid, {}))
         bm25_hits = dict(self.bm25.search(question, fetch, allowed=allowed))
         name_hits = dict(self.names.search(question, fetch, allowed=allowed))
         missing = [cid for cid in dict.fromkeys([*bm25_hits, *name_hits]) if cid not in dense]
@@ -446,9 +440,7 @@ class HybridRetriever:
             if len(ranked) < fetch:
                 ranked = self.store.query(qvec, fetch, replace(scope, lang=lang))
             hits = [
-                (c, s)
-                for c, s in ranked[:fetch]
-                if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
+                (c, s) for c, s in ranked[:fetch] if revisions.get(c.article_id) == c.rev and c.id not in filters.exclude_chunks
             ]
             by_lang[lang] = [s for _, s in hits]
             for c, s in hits:
@@ -530,9 +522,7 @@ class HybridRetriever:
         else:
             spans = evidence_spans(passage.text)
             vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else np.zeros((0, 0))
-        return [
-            (passage.start + s, passage.start + e, passage.text[s:e], v) for (s, e), v in zip(spans, vecs)
-        ]
+        return [(passage.start + s, passage.start + e, passage.text[s:e], v) for (s, e), v in zip(spans, vecs)]
 
     def sentence_evidence(
         self,
@@ -555,9 +545,7 @@ class HybridRetriever:
         terms = {True: self.question_terms(query, same_language=True), False: self.question_terms(query, same_language=False)}
         same = {p.chunk_id: p.same_script for p in passages}
         top3 = passages[:3]
-        retrieval.passage_overlap = (
-            sum(term_overlap(terms[same[p.chunk_id]], p.text) for p in top3) / len(top3) if top3 else 0.0
-        )
+        retrieval.passage_overlap = sum(term_overlap(terms[same[p.chunk_id]], p.text) for p in top3) / len(top3) if top3 else 0.0
         out = []
         for (p, s, e, text, _), d in zip(spans, dense):
             weights = terms[same[p.chunk_id]]
@@ -566,8 +554,15 @@ class HybridRetriever:
             offset = (p.dense or 0.0) - p.relative
             out.append(
                 Evidence(
-                    passage=p, start=s, end=e, text=text, dense=float(d), lexical=share_of(weights, matched),
-                    relative=float(d) - offset, terms=weights, matched=matched,
+                    passage=p,
+                    start=s,
+                    end=e,
+                    text=text,
+                    dense=float(d),
+                    lexical=share_of(weights, matched),
+                    relative=float(d) - offset,
+                    terms=weights,
+                    matched=matched,
                 )
             )
         return out

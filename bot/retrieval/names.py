@@ -23,28 +23,69 @@ from ingest.text.textnorm import STOPWORDS, normalize_arabic
 MIN_KEY = 3  # shorter skeletons match too many unrelated words
 
 _AR_CLASS = {
-    "ب": "B", "پ": "B",
-    "ت": "T", "ط": "T", "ث": "T",
-    "د": "D", "ض": "D", "ذ": "D", "ز": "D", "ظ": "D",
-    "س": "S", "ص": "S",
-    "ش": "C", "چ": "C",
+    "ب": "B",
+    "پ": "B",
+    "ت": "T",
+    "ط": "T",
+    "ث": "T",
+    "د": "D",
+    "ض": "D",
+    "ذ": "D",
+    "ز": "D",
+    "ظ": "D",
+    "س": "S",
+    "ص": "S",
+    "ش": "C",
+    "چ": "C",
     "ج": "K",
-    "ك": "K", "ق": "K", "غ": "K", "گ": "K",
-    "ح": "H", "ه": "H",
+    "ك": "K",
+    "ق": "K",
+    "غ": "K",
+    "گ": "K",
+    "ح": "H",
+    "ه": "H",
     "خ": "X",
-    "ف": "F", "ڤ": "F",
-    "ل": "L", "م": "M", "ن": "N", "ر": "R",
+    "ف": "F",
+    "ڤ": "F",
+    "ل": "L",
+    "م": "M",
+    "ن": "N",
+    "ر": "R",
 }
 _AR_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
 
 _LATIN_DIGRAPHS = [
-    ("kh", "X"), ("gh", "K"), ("sh", "C"), ("ch", "C"), ("th", "T"), ("dh", "D"), ("ph", "F"),
-    ("ck", "K"), ("dj", "K"), ("zh", "K"),
+    ("kh", "X"),
+    ("gh", "K"),
+    ("sh", "C"),
+    ("ch", "C"),
+    ("th", "T"),
+    ("dh", "D"),
+    ("ph", "F"),
+    ("ck", "K"),
+    ("dj", "K"),
+    ("zh", "K"),
 ]
 _LATIN_CLASS = {
-    "b": "B", "p": "B", "t": "T", "d": "D", "z": "D", "s": "S", "j": "K",
-    "k": "K", "q": "K", "g": "K", "c": "K", "x": "K",
-    "h": "H", "f": "F", "v": "F", "l": "L", "m": "M", "n": "N", "r": "R",
+    "b": "B",
+    "p": "B",
+    "t": "T",
+    "d": "D",
+    "z": "D",
+    "s": "S",
+    "j": "K",
+    "k": "K",
+    "q": "K",
+    "g": "K",
+    "c": "K",
+    "x": "K",
+    "h": "H",
+    "f": "F",
+    "v": "F",
+    "l": "L",
+    "m": "M",
+    "n": "N",
+    "r": "R",
 }
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3]+")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f'’-]+")
@@ -122,5 +163,3 @@ def _latin_word_key(match: str) -> str | None:
         return None
     key = latin_key(word.split("'")[0].split("’")[0])
     return "n:" + key if len(key) >= MIN_KEY else None
-
-

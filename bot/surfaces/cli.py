@@ -170,9 +170,7 @@ def list_articles(obj: Context, as_json: bool) -> None:
         _echo("no articles yet: newsbot ingest PATH")
         return
     for r in records:
-        _echo(
-            f"{r.id}\t{r.date or '-'}\t{r.lang or '-'}\t{r.chunks} chunks\t{r.source or '-'}\t{r.title}"
-        )
+        _echo(f"{r.id}\t{r.date or '-'}\t{r.lang or '-'}\t{r.chunks} chunks\t{r.source or '-'}\t{r.title}")
     _echo(f"{len(records)} articles")
 
 
@@ -254,7 +252,7 @@ def ask(obj: Context, question: str, as_json: bool, k, history, source, since, u
         for c in result.citations:
             meta = ", ".join(x for x in (c.source, c.date) if x)
             _echo(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
-            _echo(f"    \"{' '.join(c.quote.split())}\"")
+            _echo(f'    "{" ".join(c.quote.split())}"')
 
 
 @cli.command(name="eval")
@@ -273,6 +271,7 @@ def evaluate(obj: Context, questions: Path, out: Path | None, k: int | None, as_
         kk = k or obj.settings.k
         handle = out.open("w", encoding="utf-8") if out else None
         try:
+
             def write(record):
                 if handle:
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -293,7 +292,9 @@ def feedback() -> None:
 @feedback.command(name="export")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--from", "source", type=click.Path(dir_okay=False, path_type=Path),
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Feedback file to read [default: this store's, see NEWSBOT_FEEDBACK_FILE].",
 )
 @click.pass_obj
@@ -308,10 +309,7 @@ def feedback_export(obj: Context, out: Path, source: Path | None) -> None:
         if not src.is_file():
             raise fb.FeedbackError(f"{src}: no feedback yet (readers' 👍/👎 in the web UI are kept there)")
         counts = fb.export_questions(src, out)
-        line = (
-            f"{counts['records']} verdicts → {out}: {counts['answerable']} answerable, "
-            f"{counts['unanswerable']} unanswerable"
-        )
+        line = f"{counts['records']} verdicts → {out}: {counts['answerable']} answerable, {counts['unanswerable']} unanswerable"
         if counts["to_review"]:
             line += f"; {counts['to_review']} 👎 to review in {fb.review_file(out)}"
         _echo(line)
@@ -339,11 +337,17 @@ def serve(obj: Context, host: str, port: int) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (raw figures and ratios).")
 @click.option(
-    "--sizes", default="1000,10000,100000", show_default=True,
+    "--sizes",
+    default="1000,10000,100000",
+    show_default=True,
     help="Corpus sizes (chunks) for question latency; synthetic stores, built once and cached.",
 )
 @click.option("--questions", type=click.IntRange(5, 1000), default=30, show_default=True, help="Timed questions per size.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the sized stores are cached [MODEL_DIR/../bench].")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the sized stores are cached [MODEL_DIR/../bench].",
+)
 @click.option("--no-serve", is_flag=True, help="Skip the `newsbot serve` figures (peak RSS, first answer).")
 @click.pass_obj
 def bench(obj: Context, as_json: bool, sizes: str, questions: int, cache_dir: Path | None, no_serve: bool) -> None:

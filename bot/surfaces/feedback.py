@@ -167,8 +167,12 @@ def to_questions(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, A
             questions.append(row)
         elif rec["verdict"] == "down":
             review.append(
-                {**_question(rec, key), "reason": rec.get("reason") or "", "answer": rec.get("answer") or "",
-                 "citations": rec.get("citations") or []}
+                {
+                    **_question(rec, key),
+                    "reason": rec.get("reason") or "",
+                    "answer": rec.get("answer") or "",
+                    "citations": rec.get("citations") or [],
+                }
             )
     return questions, review
 

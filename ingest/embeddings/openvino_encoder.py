@@ -78,9 +78,7 @@ def ensure_int8_ir(bert: Any, folder: Path) -> Path:
             self.inner = inner
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.inner(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
     logger.info("converting the e5 encoder to OpenVINO with int8 weights (once) into %s", folder)
     ids = torch.ones(2, 16, dtype=torch.long)
@@ -123,7 +121,9 @@ def _module(compiled: Any, config: Any) -> Any:
             super().__init__()
             self.config = config
 
-        def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, **_: Any) -> dict[str, torch.Tensor]:
+        def forward(
+            self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None, **_: Any
+        ) -> dict[str, torch.Tensor]:
             feeds = {
                 "input_ids": input_ids,
                 "attention_mask": attention_mask if attention_mask is not None else torch.ones_like(input_ids),
@@ -149,5 +149,7 @@ def use_openvino_int8(st_model: Any, model_folder: Path, threads: int) -> None:
     try:
         compiled = ov.Core().compile_model(str(path), "CPU", config)
     except Exception as exc:
-        raise ConfigError(f"cannot load the OpenVINO encoder {path} (delete that folder to convert again): {first_line(exc)}") from exc
+        raise ConfigError(
+            f"cannot load the OpenVINO encoder {path} (delete that folder to convert again): {first_line(exc)}"
+        ) from exc
     setattr(transformer, slot, _module(compiled, bert.config))

@@ -134,7 +134,9 @@ class ArticleStore:
     def chunks(self) -> Any:
         """The Chroma collection of chunks (failures raise :class:`StoreError`)."""
         return Guarded(
-            self.vectorstore._collection, self._db, self._url,
+            self.vectorstore._collection,
+            self._db,
+            self._url,
             reopen=(lambda stale: self._reopened(stale, "chunks")) if self._db is not None else None,
         )
 
@@ -261,15 +263,11 @@ class ArticleStore:
             include=["metadatas", "documents", "distances"],
         )
         out = []
-        for cid, meta, doc, dist in zip(
-            res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0]
-        ):
+        for cid, meta, doc, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0]):
             out.append((stored_chunk(cid, meta or {}, doc or ""), 1.0 - float(dist)))
         return out
 
-    def _paged(
-        self, collection: Any, include: list[str], where: dict[str, Any] | None = None
-    ) -> Iterator[tuple[list[Any], ...]]:
+    def _paged(self, collection: Any, include: list[str], where: dict[str, Any] | None = None) -> Iterator[tuple[list[Any], ...]]:
         offset = 0
         while True:
             res = collection.get(include=include, where=where or None, limit=_GET_PAGE, offset=offset)
@@ -283,9 +281,7 @@ class ArticleStore:
 
     # -- writing ------------------------------------------------------------
 
-    def is_unchanged(
-        self, article: Article, chunks: Sequence[Chunk], committed: Mapping[str, str] | None = None
-    ) -> bool:
+    def is_unchanged(self, article: Article, chunks: Sequence[Chunk], committed: Mapping[str, str] | None = None) -> bool:
         """Is this exact revision stored? ``committed`` (from :meth:`revisions`) saves a store read
         per article when many are checked; ``write_articles`` checks again under its lock."""
         rev = article_revision(article, chunks, self.embedder_id)
@@ -395,9 +391,8 @@ class ArticleStore:
             self._delete_other_revisions(aid, keep=rev)
             return
         # Revisions are content hashes of whole articles: no other article has one of these.
-        self.chunks.delete(
-            where={"$and": [{"article_id": {"$in": list(keep)}}, {"rev": {"$nin": list(keep.values())}}]}
-        )
+        self.chunks.delete(where={"$and": [{"article_id": {"$in": list(keep)}}, {"rev": {"$nin": list(keep.values())}}]})
+
     def _ensure_space(self, needed: int) -> None:
         """Refuse a local write that would leave less than :data:`MIN_FREE_BYTES` free."""
         if self._db is None:
@@ -449,7 +444,8 @@ class ArticleStore:
             if self._incomplete:
                 logger.warning(
                     "%d article(s) miss some of their chunks; the next ingest of each rewrites it: %s",
-                    len(self._incomplete), ", ".join(sorted(self._incomplete)[:5]),
+                    len(self._incomplete),
+                    ", ".join(sorted(self._incomplete)[:5]),
                 )
             orphans = self._old_enough(candidates, grace_seconds)
             batch = _max_batch(self.chunks)
@@ -533,7 +529,11 @@ def _max_batch(collection: Any) -> int:
 
 
 def open_store(
-    *, collection: str, embeddings: Embeddings, embedder_id: str = "", db: Path | None = None,
+    *,
+    collection: str,
+    embeddings: Embeddings,
+    embedder_id: str = "",
+    db: Path | None = None,
     chroma_url: str | None = None,
 ) -> ArticleStore:
     """Open (creating if needed) the store of one corpus, local or on a Chroma server."""

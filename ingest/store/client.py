@@ -60,9 +60,7 @@ def make_client(db: Path | None = None, chroma_url: str | None = None) -> Any:
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
         _install_chroma_timeouts()
         try:
-            return chromadb.HttpClient(
-                host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=chroma_settings
-            )
+            return chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=chroma_settings)
         except Exception as exc:
             reason = first_line(exc)
             if answered_but_not_chroma(exc):
@@ -107,9 +105,7 @@ def _check_chroma_database(path: Path) -> None:
             ) from None
         return  # locked or unreadable: Chroma says what is wrong
     if tables and not _CHROMA_TABLES <= tables:
-        raise StoreError(
-            f"{path} is another program's SQLite database, not a Chroma store; choose another NEWSBOT_DB"
-        )
+        raise StoreError(f"{path} is another program's SQLite database, not a Chroma store; choose another NEWSBOT_DB")
 
 
 def client_location(client: Any) -> tuple[Path | None, str | None]:

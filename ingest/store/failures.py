@@ -50,14 +50,12 @@ def diagnose(exc: BaseException, *, db: Path | None = None, url: str | None = No
         free = free_bytes(db)
         if "disk is full" in text or "no space left" in text or (free is not None and free < MIN_FREE_BYTES):
             return (
-                f"the disk holding the store {db} is full ({human_size(free)} free); free some space and try again "
-                f"({reason})",
+                f"the disk holding the store {db} is full ({human_size(free)} free); free some space and try again ({reason})",
                 True,
             )
         if "readonly" in text or "read-only" in text or "permission denied" in text:
             return (
-                f"the store at {db} is read-only; newsbot needs write access to it, even to answer questions "
-                f"({reason})",
+                f"the store at {db} is read-only; newsbot needs write access to it, even to answer questions ({reason})",
                 True,
             )
         if "malformed" in text or "not a database" in text:
@@ -106,9 +104,7 @@ class Guarded:
 
     _READS = frozenset({"get", "query", "count", "peek"})
 
-    def __init__(
-        self, collection: Any, db: Path | None, url: str | None, reopen: Callable[[Any], Any] | None = None
-    ) -> None:
+    def __init__(self, collection: Any, db: Path | None, url: str | None, reopen: Callable[[Any], Any] | None = None) -> None:
         self._collection = collection
         self._db = db
         self._url = url

@@ -64,8 +64,7 @@ class StoredChunk:
 def collection_names(name: str) -> tuple[str, str]:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,50}[A-Za-z0-9]", name):
         raise StoreError(
-            f"invalid collection name {name!r}: use 3-52 letters, digits, '.', '_' or '-' "
-            "(start and end with a letter or digit)"
+            f"invalid collection name {name!r}: use 3-52 letters, digits, '.', '_' or '-' (start and end with a letter or digit)"
         )
     return name, name + _CATALOG_SUFFIX
 

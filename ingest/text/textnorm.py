@@ -65,6 +65,7 @@ _ARABIC_LETTER_MAP = str.maketrans(
     }
 )
 
+
 def normalize_arabic(text: str) -> str:
     """Strip Arabic diacritics and tatweel, unify letter variants, map Arabic digits to ASCII.
 

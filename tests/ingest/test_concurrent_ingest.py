@@ -98,8 +98,7 @@ def run_readers(chain, known, writer) -> tuple[list, list]:
     problems: list = []
     stop = threading.Event()
     readers = [
-        threading.Thread(target=ask_until, args=(stop, chain, known, results, problems, s), daemon=True)
-        for s in range(READERS)
+        threading.Thread(target=ask_until, args=(stop, chain, known, results, problems, s), daemon=True) for s in range(READERS)
     ]
     for t in readers:
         t.start()

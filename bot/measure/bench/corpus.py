@@ -33,8 +33,7 @@ def _ar_words(rng: np.random.Generator, n: int) -> list[str]:
     letters = rng.integers(0, len(_AR_LETTERS), size=(n, 6))
     article = rng.random(n) < 0.3
     return [
-        ("ال" if article[i] else "") + "".join(_AR_LETTERS[x] for x in letters[i, :k])
-        for i, k in enumerate(lengths.tolist())
+        ("ال" if article[i] else "") + "".join(_AR_LETTERS[x] for x in letters[i, :k]) for i, k in enumerate(lengths.tolist())
     ]
 
 
@@ -77,8 +76,7 @@ class SyntheticNews:
         title = " ".join(self._words(rng, lang, int(rng.integers(5, 10))))
         date = f"20{int(rng.integers(18, 25))}-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}"
         paragraphs = [
-            " ".join(self.sentence(rng, lang) for _ in range(int(rng.integers(2, 5))))
-            for _ in range(int(rng.integers(4, 16)))
+            " ".join(self.sentence(rng, lang) for _ in range(int(rng.integers(2, 5)))) for _ in range(int(rng.integers(4, 16)))
         ]
         text = "\n\n".join([title, date, *paragraphs])
         return Article(

@@ -27,11 +27,9 @@ def format_report(r: dict[str, Any]) -> list[str]:
     met = r["met"]
     ing = r["ingest"]
     lines = [
-        f"newsbot bench — embedder {r['embedder']}, answerer {r['answerer']}, k={r['k']}, "
-        f"{r['machine']['cpus']} CPUs",
+        f"newsbot bench — embedder {r['embedder']}, answerer {r['answerer']}, k={r['k']}, {r['machine']['cpus']} CPUs",
         f"ingest      {ing['ingest_chunks_per_s']:.1f} chunks/s vs raw encode {ing['raw_chunks_per_s']:.1f} chunks/s "
-        f"({ing['chunks']} chunks) = {r['ingest_ratio']:.2f}x   goal >= {GOALS['ingest_ratio']:.2f}x"
-        + mark(met["ingest_ratio"]),
+        f"({ing['chunks']} chunks) = {r['ingest_ratio']:.2f}x   goal >= {GOALS['ingest_ratio']:.2f}x" + mark(met["ingest_ratio"]),
         f"            peak RSS {ing['ingest_peak_rss_mb']:.0f} MB ingesting, {ing['raw_peak_rss_mb']:.0f} MB raw encoding",
     ]
     peer = ing.get("peer") or {}
@@ -45,7 +43,8 @@ def format_report(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"questions @{int(size):>7,} chunks  answer p50 {s['answer_p50_ms']:.0f} ms / p95 {s['answer_p95_ms']:.0f} ms"
             f" vs embed+query p50 {s['baseline_p50_ms']:.0f} ms / p95 {s['baseline_p95_ms']:.0f} ms"
-            f" = {s['ratio_p50']:.2f}x   {goal}" + mark(met.get(f"query_ratio@{size}"))
+            f" = {s['ratio_p50']:.2f}x   {goal}"
+            + mark(met.get(f"query_ratio@{size}"))
             + f"   (keyword index: built {s['index_build_s']:.2f} s, loaded {s['index_load_s']:.2f} s;"
             f" {s['answered']}/{s['questions']} answered)"
         )
@@ -60,7 +59,8 @@ def format_report(r: dict[str, Any]) -> list[str]:
         warm = sv.get("first_answer_warm_s")
         lines.append(
             f"serve       first answer {sv['first_answer_cold_s']:.1f} s after start without the keyword index file"
-            + (f", {warm:.1f} s with it" if warm is not None else "") + f" ({sv['store']})"
+            + (f", {warm:.1f} s with it" if warm is not None else "")
+            + f" ({sv['store']})"
         )
     lines += [f"note: {n}" for n in r["notes"]]
     lines.append(f"total {r['total_s']:.0f} s")

@@ -344,9 +344,7 @@ class Bench:
         def baseline(q: str) -> float:
             t = time.perf_counter()
             vec = self.emb.embed_query(q)
-            raw_collection.query(
-                query_embeddings=[vec], n_results=self.k, include=["documents", "metadatas", "distances"]
-            )
+            raw_collection.query(query_embeddings=[vec], n_results=self.k, include=["documents", "metadatas", "distances"])
             return time.perf_counter() - t
 
         def answer(q: str) -> tuple[float, AnswerResult]:
@@ -427,7 +425,10 @@ class Bench:
             t0 = time.perf_counter()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         try:
             client = None

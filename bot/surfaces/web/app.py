@@ -56,7 +56,7 @@ NO_LLM_NOTICE = (
     "answers, set `NEWSBOT_LLM_BASE_URL` and `NEWSBOT_LLM_MODEL` (and `NEWSBOT_LLM_API_KEY`), e.g. "
     "`NEWSBOT_LLM_BASE_URL=http://localhost:11434/v1 NEWSBOT_LLM_MODEL=qwen2.5` for Ollama, then "
     "restart `newsbot serve`.  \n"
-    "<span dir=\"rtl\">لا يوجد نموذج لغوي: الإجابات جمل مقتبسة من المقالات.</span>"
+    '<span dir="rtl">لا يوجد نموذج لغوي: الإجابات جمل مقتبسة من المقالات.</span>'
 )
 
 
@@ -117,8 +117,12 @@ def build_ui(app: App) -> gr.Blocks:
                         with gr.Row():
                             new_chat = gr.Button("New chat", size="sm", elem_id="nb-new-chat", scale=1)
                             earlier = gr.Dropdown(
-                                [], value=None, label="Earlier chats (kept in this browser)", scale=3,
-                                elem_id="nb-earlier", visible=False,
+                                [],
+                                value=None,
+                                label="Earlier chats (kept in this browser)",
+                                scale=3,
+                                elem_id="nb-earlier",
+                                visible=False,
                             )
                         examples = gr.Dataset(
                             components=[question],
@@ -129,9 +133,7 @@ def build_ui(app: App) -> gr.Blocks:
                         )
                         with gr.Accordion("Settings", open=False):
                             k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
-                            answerer = gr.Dropdown(
-                                answerers, value=chain.answerer, label="Answerer"
-                            )
+                            answerer = gr.Dropdown(answerers, value=chain.answerer, label="Answerer")
                         with gr.Accordion("Retrieval debug", open=False):
                             debug = gr.HTML("", elem_id="nb-debug", js_on_load=None)
                     with gr.Column(scale=2):
@@ -167,8 +169,13 @@ def build_ui(app: App) -> gr.Blocks:
         # Twice NEWSBOT_CONCURRENCY: half for LLM answers, half for extractive ones (Handler._slots).
         chat_opts: dict[str, Any] = {"concurrency_limit": 2 * settings.concurrency, "concurrency_id": "chat"}
 
-        keep: dict[str, Any] = {"fn": h.keep, "inputs": [results_state, kept_chats], "outputs": [kept_chats, earlier], "queue": False,
-                **private}
+        keep: dict[str, Any] = {
+            "fn": h.keep,
+            "inputs": [results_state, kept_chats],
+            "outputs": [kept_chats, earlier],
+            "queue": False,
+            **private,
+        }
         question.submit(h.respond, chat_inputs, chat_outputs, api_name="chat", **chat_opts).then(**keep)
         send.click(h.respond, chat_inputs, chat_outputs, **private, **chat_opts).then(**keep)
         new_chat.click(h.new_chat, [results_state, kept_chats], shown, **private, queue=False)
@@ -215,8 +222,11 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 7860) -> None:
     app.chain  # noqa: B018 - opens the store: a store that cannot open fails here, before the UI is up
     demo = build_ui(app)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        logger.warning("newsbot is listening on %s: anyone who can reach it can use it%s", host,
-                       "" if options["auth"] else " (set NEWSBOT_AUTH=user:password to require a login)")
+        logger.warning(
+            "newsbot is listening on %s: anyone who can reach it can use it%s",
+            host,
+            "" if options["auth"] else " (set NEWSBOT_AUTH=user:password to require a login)",
+        )
     try:
         demo.launch(server_name=host, server_port=port, inbrowser=False, quiet=False, **options)
     except OSError as exc:  # port taken, address not available

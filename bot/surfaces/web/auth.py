@@ -66,8 +66,14 @@ class LoginGuard:
     """
 
     def __init__(
-        self, user: str, password: str, *, free_failures: int = 5, base_lockout: float = 2.0,
-        max_lockout: float = 300.0, clock: Callable[[], float] = time.monotonic,
+        self,
+        user: str,
+        password: str,
+        *,
+        free_failures: int = 5,
+        base_lockout: float = 2.0,
+        max_lockout: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._user, self._password = user.encode(), password.encode()
         self.free_failures, self.base_lockout, self.max_lockout = free_failures, base_lockout, max_lockout

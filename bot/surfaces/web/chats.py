@@ -19,8 +19,18 @@ MAX_EARLIER = 10
 MAX_TURNS = 40
 #: Result keys kept: enough to redraw an answer, its sources and to ask a follow-up.
 KEPT_KEYS = (
-    "question", "language", "answer", "confidence", "abstained", "hedge", "citations", "answerer",
-    "standalone_question", "notice", "kind", "feedback",
+    "question",
+    "language",
+    "answer",
+    "confidence",
+    "abstained",
+    "hedge",
+    "citations",
+    "answerer",
+    "standalone_question",
+    "notice",
+    "kind",
+    "feedback",
 )
 
 

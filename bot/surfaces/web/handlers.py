@@ -32,10 +32,7 @@ HISTORY_TURNS = 6
 
 
 def _empty_store_placeholder() -> str:
-    return (
-        f'<div dir="ltr">{fmt.esc(fmt.t("en", "empty_store"))}</div>'
-        f'<div dir="rtl">{fmt.esc(fmt.t("ar", "empty_store"))}</div>'
-    )
+    return f'<div dir="ltr">{fmt.esc(fmt.t("en", "empty_store"))}</div><div dir="rtl">{fmt.esc(fmt.t("ar", "empty_store"))}</div>'
 
 
 def _earlier_list(kept: Any) -> gr.Dropdown:
@@ -197,8 +194,12 @@ class Handlers:
         record = store.article(article_id)
         same = [c for c in result.get("citations") or [] if c.get("article_id") == article_id]
         view = fmt_article.article_html(
-            record.as_dict() if record else None, store.article_text(article_id) if record else None,
-            citations=same, focus=n, question=str(result.get("question") or ""), lang=result.get("language"),
+            record.as_dict() if record else None,
+            store.article_text(article_id) if record else None,
+            citations=same,
+            focus=n,
+            question=str(result.get("question") or ""),
+            lang=result.get("language"),
         )
         return view, gr.Tabs(selected="article")
 
@@ -217,9 +218,7 @@ class Handlers:
         results[turn] = {**results[turn], "feedback": {"up": "Like", "down": "Dislike"}.get(verdict or "")}
         if verdict is None:  # the reader took the verdict back
             return gr.update(visible=False), None, results
-        record = feedback.make_record(
-            results[turn], verdict, history=results[:turn], user=getattr(request, "username", None)
-        )
+        record = feedback.make_record(results[turn], verdict, history=results[:turn], user=getattr(request, "username", None))
         try:
             self.feedback_log.append(record)
         except feedback.FeedbackError as exc:

@@ -33,10 +33,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "sources": "Sources",
         "question": "Question",
-        "empty_store": (
-            "No articles yet. Add some in the Corpus tab (upload files), "
-            "or run: newsbot ingest PATH"
-        ),
+        "empty_store": ("No articles yet. Add some in the Corpus tab (upload files), or run: newsbot ingest PATH"),
         "error": "Sorry, something went wrong",
         "no_sources": "Ask a question: the passages cited by the answer appear here.",
         "retrieved": "Retrieved passages",
@@ -56,9 +53,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "article_gone": "This article is no longer in the corpus.",
         "article_cut": "A long article: only the part around the cited sentence is shown.",
         "no_article": "Open an article from a citation in the chat, or from the Corpus tab.",
-        "llm_busy": (
-            "The LLM is busy with other questions; ask again in a moment, or choose the extractive answerer"
-        ),
+        "llm_busy": ("The LLM is busy with other questions; ask again in a moment, or choose the extractive answerer"),
     },
     "ar": {
         "sources": "المصادر",
@@ -216,16 +211,14 @@ def answer_html(result: Mapping[str, Any], turn: int) -> str:
             f'<div class="nb-hedge" dir="auto"><span class="nb-badge">{esc(t(lang, "low_confidence"))}</span> '
             f"{text_html(hedge)}</div>"
         )
-    body = link_markers(marked_html(answer, question_terms(str(result.get("question") or ""))), turn,
-                        (c["n"] for c in citations))
+    body = link_markers(marked_html(answer, question_terms(str(result.get("question") or ""))), turn, (c["n"] for c in citations))
     kind = "nb-answer nb-low" if hedge else "nb-answer"
     parts.append(f'<div class="nb-msg {kind}" dir="auto">{body}</div>')
     if citations:
         items = "".join(_source_item(c, turn) for c in citations)
         direction = "rtl" if lang == "ar" else "ltr"
         parts.append(
-            f'<div class="nb-srcline" dir="{direction}"><strong>{esc(t(lang, "sources"))}</strong>'
-            f"<ul>{items}</ul></div>"
+            f'<div class="nb-srcline" dir="{direction}"><strong>{esc(t(lang, "sources"))}</strong><ul>{items}</ul></div>'
         )
     return "".join(parts)
 
@@ -308,8 +301,7 @@ def meta_html(citation: Mapping[str, Any]) -> str:
         url = safe_url(raw)
         if url:
             bits.append(
-                f'<a class="nb-url" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow"'
-                f' dir="ltr">{esc(url)}</a>'
+                f'<a class="nb-url" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow" dir="ltr">{esc(url)}</a>'
             )
         else:
             bits.append(f'<span class="nb-url" dir="ltr">{esc(raw)}</span>')
@@ -317,21 +309,21 @@ def meta_html(citation: Mapping[str, Any]) -> str:
 
 
 def citation_html(
-    citation: Mapping[str, Any], turn: int, terms: tuple[frozenset[str], frozenset[str]] | None = None,
+    citation: Mapping[str, Any],
+    turn: int,
+    terms: tuple[frozenset[str], frozenset[str]] | None = None,
     lang: str | None = "en",
 ) -> str:
     n = int(citation["n"])
     title = esc(citation.get("title") or "")
     meta = meta_html(citation)
-    passage = highlight_html(
-        str(citation.get("text") or ""), locate_quote(citation), str(citation.get("quote") or ""), terms
-    )
+    passage = highlight_html(str(citation.get("text") or ""), locate_quote(citation), str(citation.get("quote") or ""), terms)
     head = open_link(f'<span class="nb-n">[{n}]</span> <span class="nb-title">{title}</span>', turn=turn, n=n)
     return (
         f'<section class="nb-source" id="{cite_id(turn, n)}">'
         f'<div class="nb-source-head" dir="auto">{head} {language_html(citation.get("lang"))}</div>'
         + f'<div class="nb-meta">{meta + " · " if meta else ""}'
-        f'{open_link(esc(t(lang, "open_article")) + " &#8599;", turn=turn, n=n)}</div>'
+        f"{open_link(esc(t(lang, 'open_article')) + ' &#8599;', turn=turn, n=n)}</div>"
         + f'<div class="nb-passage" dir="auto">{passage}</div></section>'
     )
 

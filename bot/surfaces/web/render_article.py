@@ -67,8 +67,11 @@ def _window(text: str, centre: int, size: int) -> tuple[int, int]:
 
 
 def _marked_paragraph(
-    text: str, span: tuple[int, int], marks: Sequence[tuple[int, int, int, bool]],
-    terms: tuple[frozenset[str], frozenset[str]] | None, focus_done: list[bool],
+    text: str,
+    span: tuple[int, int],
+    marks: Sequence[tuple[int, int, int, bool]],
+    terms: tuple[frozenset[str], frozenset[str]] | None,
+    focus_done: list[bool],
 ) -> str:
     s, e = span
     out: list[str] = []

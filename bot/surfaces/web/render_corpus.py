@@ -22,14 +22,11 @@ def retrieved_html(retrieved: Sequence[RetrievedPassage], lang: str | None = "en
     for p in retrieved:
         short = p.text if len(p.text) <= snippet else p.text[:snippet].rstrip() + "…"
         rows.append(
-            f"<tr><td>{esc(p.rank)}</td><td dir=\"auto\">{esc(p.title)}</td>"
+            f'<tr><td>{esc(p.rank)}</td><td dir="auto">{esc(p.title)}</td>'
             f"<td>{_num(p.score)}</td><td>{_num(p.dense)}</td><td>{_num(p.bm25)}</td>"
             f'<td dir="auto">{text_html(short)}</td></tr>'
         )
-    return (
-        f'<div class="nb-debug"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+    return f'<div class="nb-debug"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
 def articles_html(records: Sequence[Any]) -> str:

@@ -250,8 +250,10 @@ def test_relation_comes_from_the_users_words_not_the_conversation(tmp_path: Path
     """A follow-up is searched with the earlier turn ("born"); it is still not a question about a birth."""
     Ingestor(store).ingest_paths(write_articles(tmp_path / "articles", {"port-lumen.md": PORT_LUMEN, "bio.txt": BIO}))
     chain = NewsbotChain(HybridRetriever(store, fake_embeddings), confidence=always("high"))
-    history = [{"role": "user", "content": "When was Mayor Elena Varga born?"},
-               {"role": "assistant", "content": "Elena Varga was born in 1971 in Bergen. [1]"}]
+    history = [
+        {"role": "user", "content": "When was Mayor Elena Varga born?"},
+        {"role": "assistant", "content": "Elena Varga was born in 1971 in Bergen. [1]"},
+    ]
     result = chain.invoke({"question": "What did she cut at the opening ceremony?", "history": history})
     assert "born" in result.conversation.context
     assert "relation_stated" not in result.evidence
@@ -289,8 +291,10 @@ def test_follow_up_uses_the_previous_answer_in_both_history_shapes(transfers, sh
     first = chain.invoke("Which striker joined from Lakeside United?")
     assert first.citations[0].article_id == ids["harbor"]
     if shape == "messages":
-        history: list[dict[str, Any]] = [{"role": "user", "content": first.question},
-                                         {"role": "assistant", "content": first.answer}]
+        history: list[dict[str, Any]] = [
+            {"role": "user", "content": first.question},
+            {"role": "assistant", "content": first.answer},
+        ]
     else:
         history = [first]
     result = chain.invoke({"question": "How long is her contract?", "history": history})
@@ -522,8 +526,16 @@ def test_ask_request_validates_like_the_dict_did() -> None:
     from bot.retrieval.filters import InvalidFilter
 
     assert AskRequest.of("  Who?  ") == AskRequest(question="Who?")
-    req = AskRequest.of({"question": "Who?", "k": "3", "answerer": "", "history": None,
-                         "filters": {"source": "Harbor Times", "since": None}, "unknown": 1})
+    req = AskRequest.of(
+        {
+            "question": "Who?",
+            "k": "3",
+            "answerer": "",
+            "history": None,
+            "filters": {"source": "Harbor Times", "since": None},
+            "unknown": 1,
+        }
+    )
     assert (req.k, req.answerer, req.history) == (3, None, [])
     assert req.filters == Filters(source="Harbor Times")
     assert AskRequest.of({"question": "Who?", "k": 0}).k is None  # 0 or None: the chain's k

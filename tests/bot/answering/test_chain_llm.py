@@ -204,9 +204,7 @@ def test_stream_deltas_are_raw_and_result_is_cleaned(corpus, fake_embeddings) ->
 
 def test_arabic_indic_citation_digits(corpus, fake_embeddings) -> None:
     arabic_digit = lambda n: chr(0x0660 + n)
-    chain, _ = make_chain(
-        corpus, fake_embeddings, lambda m: f"{BOOKS_CLAIM} [{arabic_digit(number_of(m, 'الزهراء'))}]."
-    )
+    chain, _ = make_chain(corpus, fake_embeddings, lambda m: f"{BOOKS_CLAIM} [{arabic_digit(number_of(m, 'الزهراء'))}].")
     result = chain.invoke("كم كتابا تضم مكتبة الزهراء؟")
     assert result.answer == f"{BOOKS_CLAIM}. [1]"
     assert result.dropped_citations is None
@@ -226,9 +224,7 @@ def test_citation_of_missing_passage_is_dropped(corpus, fake_embeddings) -> None
 
 
 def test_valid_and_invalid_numbers_on_one_sentence(corpus, fake_embeddings) -> None:
-    chain, _ = make_chain(
-        corpus, fake_embeddings, lambda m: f"{FEE_CLAIM} [{number_of(m, 'Tomas Brandt')}][7][12]."
-    )
+    chain, _ = make_chain(corpus, fake_embeddings, lambda m: f"{FEE_CLAIM} [{number_of(m, 'Tomas Brandt')}][7][12].")
     result = chain.invoke("What was the transfer fee for Tomas Brandt?")
     assert result.dropped_citations == [7, 12]
     assert result.answer == f"{FEE_CLAIM}. [1]"
@@ -297,9 +293,7 @@ def test_sentinel_reply_abstains(corpus, fake_embeddings, reply, question, langu
 
 
 def test_partial_answer_with_sentinel_keeps_the_answered_part(corpus, fake_embeddings) -> None:
-    chain, _ = make_chain(
-        corpus, fake_embeddings, lambda m: f"{WATER_CLAIM} [{number_of(m, 'desalination')}]. {CANNOT_ANSWER}"
-    )
+    chain, _ = make_chain(corpus, fake_embeddings, lambda m: f"{WATER_CLAIM} [{number_of(m, 'desalination')}]. {CANNOT_ANSWER}")
     result = chain.invoke("How much water does the plant produce, and who designed it?")
     assert result.abstained is False
     assert result.answer == f"{WATER_CLAIM}. [1]"
@@ -358,8 +352,13 @@ def spy_retrieval(chain: NewsbotChain) -> list[str]:
     "history",
     [
         HISTORY_MESSAGES,
-        [{"question": "Which goalkeeper did Velora sign?", "answer": "Velora signed the goalkeeper Tomas Brandt. [1]",
-          "citations": []}],
+        [
+            {
+                "question": "Which goalkeeper did Velora sign?",
+                "answer": "Velora signed the goalkeeper Tomas Brandt. [1]",
+                "citations": [],
+            }
+        ],
     ],
     ids=["chat-messages", "earlier-results"],
 )

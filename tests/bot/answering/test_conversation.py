@@ -30,18 +30,23 @@ def test_messages_and_results_give_the_same_turns() -> None:
         {"role": "user", "content": "Where?"},
     ]
     turns = parse_history(messages)
-    assert [(t.question, t.answer, t.articles) for t in turns] == [("Who won?", "Velora won the cup. [1]", []), ("Where?", "", [])]
+    assert [(t.question, t.answer, t.articles) for t in turns] == [
+        ("Who won?", "Velora won the cup. [1]", []),
+        ("Where?", "", []),
+    ]
     turns = parse_history([result("Who won?", "Velora won the cup. [1]", ["a1"])])
     assert [(t.question, t.answer, t.articles) for t in turns] == [("Who won?", "Velora won the cup. [1]", ["a1"])]
 
 
 def test_conversation_text_has_questions_and_answers_without_markers_and_recent_articles_first() -> None:
-    turns = parse_history([
-        result("q1", "first answer. [1]", ["old"]),
-        result("q2", "second answer. [1][2]", ["mid", "old"]),
-        result("q3", "third answer. [1]", ["new"]),
-        result("q4", "fourth answer. [1]", ["newest"]),
-    ])
+    turns = parse_history(
+        [
+            result("q1", "first answer. [1]", ["old"]),
+            result("q2", "second answer. [1][2]", ["mid", "old"]),
+            result("q3", "third answer. [1]", ["new"]),
+            result("q4", "fourth answer. [1]", ["newest"]),
+        ]
+    )
     conv = conversation(turns, last=3)
     assert conv is not None
     assert conv.text == "q2 second answer. q3 third answer. q4 fourth answer."
@@ -50,12 +55,14 @@ def test_conversation_text_has_questions_and_answers_without_markers_and_recent_
 
 
 def test_abstentions_and_hedges_are_not_part_of_the_conversation() -> None:
-    """"The articles don't say." says nothing about the topic; a low-confidence answer's hedge
+    """ "The articles don't say." says nothing about the topic; a low-confidence answer's hedge
     neither, and its passage may be off the topic, so its article is not where the chat was."""
-    turns = parse_history([
-        result("q1", "The articles don't say.", [], confidence="none"),
-        result("q2", f"{HEDGE} A close sentence. [1]", ["maybe"], confidence="low", hedge=HEDGE),
-    ])
+    turns = parse_history(
+        [
+            result("q1", "The articles don't say.", [], confidence="none"),
+            result("q2", f"{HEDGE} A close sentence. [1]", ["maybe"], confidence="low", hedge=HEDGE),
+        ]
+    )
     conv = conversation(turns)
     assert conv is not None
     assert conv.text == "q1 q2 A close sentence."
@@ -65,13 +72,32 @@ def test_abstentions_and_hedges_are_not_part_of_the_conversation() -> None:
 def typed(question: str, answer: str, articles: list[str], confidence: str = "high", **extra) -> AnswerResult:
     """The same result as :func:`result`, as the chain returns it."""
     cites = [
-        {"n": i + 1, "article_id": a, "title": "t", "date": None, "source": None, "url": None, "lang": "en",
-         "chunk_id": f"{a}:0", "text": "x", "quote": "x", "quote_start": 0, "quote_end": 1, "score": None}
+        {
+            "n": i + 1,
+            "article_id": a,
+            "title": "t",
+            "date": None,
+            "source": None,
+            "url": None,
+            "lang": "en",
+            "chunk_id": f"{a}:0",
+            "text": "x",
+            "quote": "x",
+            "quote_start": 0,
+            "quote_end": 1,
+            "score": None,
+        }
         for i, a in enumerate(articles)
     ]
     return AnswerResult.model_validate(
         result(question, answer, [], confidence, **extra)
-        | {"citations": cites, "language": "en", "retrieved": [], "timings_ms": {"retrieve": 1.0, "answer": 1.0}, "answerer": "extractive"}
+        | {
+            "citations": cites,
+            "language": "en",
+            "retrieved": [],
+            "timings_ms": {"retrieve": 1.0, "answer": 1.0},
+            "answerer": "extractive",
+        }
     )
 
 
@@ -85,7 +111,9 @@ def test_typed_results_give_the_same_turns_as_their_json() -> None:
     as_typed = parse_history([typed(q, a, arts, conf, **extra) for q, a, arts, conf, extra in history])
     assert as_typed == as_json
     assert [(t.question, t.answer, t.articles) for t in as_typed] == [
-        ("q1", "Velora won the cup. [1]", ["a1", "a2"]), ("q2", "", []), ("q3", "A close sentence. [1]", []),
+        ("q1", "Velora won the cup. [1]", ["a1", "a2"]),
+        ("q2", "", []),
+        ("q3", "A close sentence. [1]", []),
     ]
 
 

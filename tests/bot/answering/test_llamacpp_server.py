@@ -220,15 +220,23 @@ def test_cli_ingest_and_ask_against_the_real_server(tmp_path: Path, llama: Llama
     folder.mkdir()
     (folder / "port.md").write_text(PORT_LUMEN, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update({
-        "NEWSBOT_DB": str(tmp_path / "db"), "NEWSBOT_EMBEDDING": "fake", "NEWSBOT_MODEL_DIR": str(tmp_path / "models"),
-        "NEWSBOT_LLM_BASE_URL": llama.base_url, "NEWSBOT_LLM_MODEL": "tiny", "NEWSBOT_LLM_API_KEY": "x",
-        "NEWSBOT_LLM_MAX_TOKENS": "24", "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "NEWSBOT_DB": str(tmp_path / "db"),
+            "NEWSBOT_EMBEDDING": "fake",
+            "NEWSBOT_MODEL_DIR": str(tmp_path / "models"),
+            "NEWSBOT_LLM_BASE_URL": llama.base_url,
+            "NEWSBOT_LLM_MODEL": "tiny",
+            "NEWSBOT_LLM_API_KEY": "x",
+            "NEWSBOT_LLM_MAX_TOKENS": "24",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
 
     def newsbot(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
 
     assert newsbot("ingest", str(folder)).returncode == 0
     proc = newsbot("ask", "--json", QUESTION)

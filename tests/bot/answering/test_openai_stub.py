@@ -279,8 +279,9 @@ def test_reply_citing_missing_passage(tmp_path: Path, stub: StubOpenAI) -> None:
 def test_reply_with_unsupported_claim(tmp_path: Path, stub: StubOpenAI) -> None:
     app = make_app(tmp_path, stub.base_url)
     stub.replies.append(
-        lambda body: f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]. "
-        f"{ZEBRA_CLAIM} [{passage_number(body, 'desalination')}]."
+        lambda body: (
+            f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]. {ZEBRA_CLAIM} [{passage_number(body, 'desalination')}]."
+        )
     )
     result = app.chain.invoke({"question": QUESTION})
     assert result.abstained is False
@@ -306,8 +307,9 @@ def test_claim_close_to_its_sentence_but_contradicting_it_is_dropped(
     """Word overlap and cosine say "supported"; the number, day, negation or polarity says no."""
     app = make_app(tmp_path, stub.base_url)
     stub.replies.append(
-        lambda body: f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]. "
-        f"{contradicting} [{passage_number(body, 'desalination')}]."
+        lambda body: (
+            f"{WATER_CLAIM} [{passage_number(body, 'desalination')}]. {contradicting} [{passage_number(body, 'desalination')}]."
+        )
     )
     result = app.chain.invoke({"question": QUESTION})
     assert result.dropped_claims == [f"{contradicting}."]

@@ -7,10 +7,7 @@ import pytest
 
 from bot.citations.agreement import contradiction, is_instruction, numbers_in
 
-BOARD = (
-    "The port board met on Tuesday to approve a new budget of 40 million dollars, "
-    "which was passed by seven votes to two."
-)
+BOARD = "The port board met on Tuesday to approve a new budget of 40 million dollars, which was passed by seven votes to two."
 BOARD_AR = "اجتمع مجلس الميناء يوم الثلاثاء ووافق على ميزانية جديدة بقيمة ٤٠ مليون دولار بأغلبية سبعة أصوات مقابل صوتين."
 FERRY = "The ferry service, which had not run since March, resumed on 3 May with two boats."
 

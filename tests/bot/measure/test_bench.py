@@ -25,7 +25,11 @@ def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env.update({"NEWSBOT_EMBEDDING": "fake", "NEWSBOT_MODEL_DIR": str(tmp_path / "models"), "PYTHONPATH": str(ROOT)})
     return subprocess.run(
         [sys.executable, "-m", "bot", "bench", "--cache-dir", str(tmp_path / "cache"), *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

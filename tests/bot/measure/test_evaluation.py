@@ -12,15 +12,37 @@ def q(qid: str, answerable: bool = True) -> Question:
 
 def res(confidence: str, passage: str = "", answer: str = "") -> AnswerResult:
     where = {"article_id": "a", "title": "t", "chunk_id": "a:r:0", "text": passage}
-    cites = [] if confidence == "none" else [
-        {"n": 1, **where, "date": None, "source": None, "url": None, "lang": None,
-         "quote": passage, "quote_start": 0, "quote_end": len(passage), "score": None}
-    ]
-    return AnswerResult.model_validate({
-        "question": "?", "answer": answer, "abstained": confidence == "none", "confidence": confidence,
-        "language": "en", "citations": cites, "timings_ms": {"retrieve": 1.0, "answer": 1.0}, "answerer": "extractive",
-        "retrieved": [{"rank": 1, **where, "score": 0.5, "dense": None, "bm25": None}] if passage else [],
-    })
+    cites = (
+        []
+        if confidence == "none"
+        else [
+            {
+                "n": 1,
+                **where,
+                "date": None,
+                "source": None,
+                "url": None,
+                "lang": None,
+                "quote": passage,
+                "quote_start": 0,
+                "quote_end": len(passage),
+                "score": None,
+            }
+        ]
+    )
+    return AnswerResult.model_validate(
+        {
+            "question": "?",
+            "answer": answer,
+            "abstained": confidence == "none",
+            "confidence": confidence,
+            "language": "en",
+            "citations": cites,
+            "timings_ms": {"retrieve": 1.0, "answer": 1.0},
+            "answerer": "extractive",
+            "retrieved": [{"rank": 1, **where, "score": 0.5, "dense": None, "bm25": None}] if passage else [],
+        }
+    )
 
 
 def test_confidence_metrics() -> None:

@@ -93,9 +93,7 @@ def test_adding_an_existing_id_replaces_it() -> None:
     assert len(index) == 2
     assert index.search("old", k=5) == []
     assert ids(index.search("brand", k=5)) == ["d"]
-    assert index.search("brand", k=5) == BM25Index([("e", "other text"), ("d", "brand new content")]).search(
-        "brand", k=5
-    )
+    assert index.search("brand", k=5) == BM25Index([("e", "other text"), ("d", "brand new content")]).search("brand", k=5)
 
 
 def test_allowed_filter_applies_before_top_k() -> None:
@@ -151,9 +149,7 @@ def test_concurrent_add_remove_search() -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)] + [
-        threading.Thread(target=reader) for _ in range(2)
-    ]
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)] + [threading.Thread(target=reader) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:

@@ -22,7 +22,9 @@ from ingest.store.schema import StoredChunk
 DENSE_ONLY = FusionWeights(words=0.0, names=0.0, conversation=0.0)
 
 
-def cand(cid: str, relative: float, *, words: float = 0.0, names: float = 0.0, same: bool = True, prior: bool = False) -> Candidate:
+def cand(
+    cid: str, relative: float, *, words: float = 0.0, names: float = 0.0, same: bool = True, prior: bool = False
+) -> Candidate:
     chunk = StoredChunk(cid, "a-" + cid, "r", "", 0, 0, {})
     return Candidate(chunk, 0.8 + relative, relative, words, words, names, same, prior)
 

@@ -25,8 +25,7 @@ pytestmark = [
 
 
 def test_gold_chunk_in_dense_top3_for_arabic_seed_questions(tmp_path, e5_embeddings) -> None:
-    store = open_store(collection="seed", embeddings=e5_embeddings, embedder_id="multilingual-e5-small",
-                       db=tmp_path / "db")
+    store = open_store(collection="seed", embeddings=e5_embeddings, embedder_id="multilingual-e5-small", db=tmp_path / "db")
     report = Ingestor(store).ingest_paths([SEED_ARTICLES])
     assert report.failed == 0 and report.ingested == 1
     questions = [json.loads(line) for line in SEED_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]

@@ -23,7 +23,19 @@ TOP_KEYS = ["question", "answer", "abstained", "confidence", "language", "citati
 # Present only when they apply, always in this order after the keys above.
 OPTIONAL_KEYS = ["hedge", "standalone_question", "conversation", "dropped_claims", "dropped_citations", "evidence"]
 CITATION_KEYS = [
-    "n", "article_id", "title", "date", "source", "url", "lang", "chunk_id", "text", "quote", "quote_start", "quote_end", "score",
+    "n",
+    "article_id",
+    "title",
+    "date",
+    "source",
+    "url",
+    "lang",
+    "chunk_id",
+    "text",
+    "quote",
+    "quote_start",
+    "quote_end",
+    "score",
 ]
 RETRIEVED_KEYS = ["rank", "chunk_id", "article_id", "title", "text", "score", "dense", "bm25"]
 

@@ -31,11 +31,23 @@ SUMMARY = re.compile(r"^ingested (\d+) articles \((\d+) chunks\), unchanged (\d+
 SAMPLE_ARTICLES = 6
 
 QUESTIONS = [
-    {"id": "en-1", "lang": "en", "question": "Who won the Port Halden Marathon?", "answerable": True,
-     "answers": [["Lemaiyan"]], "gold": "Joseph Lemaiyan won the Port Halden Marathon"},
+    {
+        "id": "en-1",
+        "lang": "en",
+        "question": "Who won the Port Halden Marathon?",
+        "answerable": True,
+        "answers": [["Lemaiyan"]],
+        "gold": "Joseph Lemaiyan won the Port Halden Marathon",
+    },
     {"id": "en-2", "lang": "en", "question": "What is the boiling point of tungsten?", "answerable": False},
-    {"id": "ar-1", "lang": "ar", "question": "كم عدد المتفرجين في مباراة الشروق والنجوم؟", "answerable": True,
-     "answers": [["28 ألف"]], "gold": "نحو 28 ألف متفرج"},
+    {
+        "id": "ar-1",
+        "lang": "ar",
+        "question": "كم عدد المتفرجين في مباراة الشروق والنجوم؟",
+        "answerable": True,
+        "answers": [["28 ألف"]],
+        "gold": "نحو 28 ألف متفرج",
+    },
     {"id": "ar-2", "lang": "ar", "question": "ما هي درجة غليان التنغستن؟", "answerable": False},
 ]
 METRICS = ("retrieval_hit@", "citation_hit", "answer_hit", "abstention_accuracy", "false_abstention", "latency")
@@ -126,14 +138,30 @@ def test_ingest_keeps_good_records_beside_bad_ones_and_names_each(tmp_path: Path
     folder.mkdir()
 
     def record(rid: str, what: str) -> str:
-        return json.dumps({"id": rid, "title": f"The {what} report", "text": f"The {what} report was published on Monday. It covers the harbour."})
+        return json.dumps(
+            {
+                "id": rid,
+                "title": f"The {what} report",
+                "text": f"The {what} report was published on Monday. It covers the harbour.",
+            }
+        )
 
     (folder / "a-feed.jsonl").write_text(
-        "\n".join([record("one", "first"), '{"id": "two", "text": ', record("__generation__", "sneaky"),
-                   record("three", "third"), record("one", "repeated")]) + "\n",
+        "\n".join(
+            [
+                record("one", "first"),
+                '{"id": "two", "text": ',
+                record("__generation__", "sneaky"),
+                record("three", "third"),
+                record("one", "repeated"),
+            ]
+        )
+        + "\n",
         encoding="utf-8",
     )
-    (folder / "b-more.json").write_text(json.dumps([json.loads(record("three", "clashing")), json.loads(record("four", "fourth"))]), encoding="utf-8")
+    (folder / "b-more.json").write_text(
+        json.dumps([json.loads(record("three", "clashing")), json.loads(record("four", "fourth"))]), encoding="utf-8"
+    )
     odd = os.fsdecode(os.fsencode(str(folder)) + b"/c-caf\xe9.md")
     Path(odd).write_text(ARTICLE, encoding="utf-8")
     result = newsbot(db, "ingest", str(folder))
@@ -229,8 +257,19 @@ def test_ask_json_prints_one_contract_object(ingested: Path) -> None:
     for r in obj["retrieved"]:
         assert {"rank", "chunk_id", "article_id", "title", "text", "score"} <= set(r)
     for c in obj["citations"]:
-        assert {"n", "article_id", "title", "date", "source", "url", "chunk_id", "text", "quote",
-                "quote_start", "quote_end"} <= set(c)
+        assert {
+            "n",
+            "article_id",
+            "title",
+            "date",
+            "source",
+            "url",
+            "chunk_id",
+            "text",
+            "quote",
+            "quote_start",
+            "quote_end",
+        } <= set(c)
         assert c["quote"] in c["text"]
     assert obj["abstained"] or obj["citations"]
 
@@ -298,7 +337,10 @@ def test_terminal_escapes_in_articles_are_shown_not_obeyed(tmp_path: Path, db: P
     body = "The harbour reopened on Tuesday after the storm \x1b[31mdamage\x1b[0m was repaired."
     (tmp_path / "esc.json").write_text(json.dumps({"id": "esc", "title": title, "text": body}), encoding="utf-8")
     assert newsbot(db, "ingest", str(tmp_path / "esc.json")).exit_code == 0
-    for result in (newsbot(db, "list"), newsbot(db, "ask", "The harbour reopened on Tuesday after the storm damage was repaired?")):
+    for result in (
+        newsbot(db, "list"),
+        newsbot(db, "ask", "The harbour reopened on Tuesday after the storm damage was repaired?"),
+    ):
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\u202e" not in result.output and "\x07" not in result.output
         assert "\\x1b" in result.output
@@ -418,8 +460,15 @@ def test_eval_json_summary_and_k(ingested: Path, tmp_path: Path) -> None:
     for name in ("en", "ar"):
         s = summary[name]
         assert s["answerable"] == 1 and s["unanswerable"] == 1
-        for key in ("retrieval_hit@3", "citation_hit", "answer_hit", "abstention_accuracy", "false_abstention",
-                    "latency_ms_p50", "latency_ms_p95"):
+        for key in (
+            "retrieval_hit@3",
+            "citation_hit",
+            "answer_hit",
+            "abstention_accuracy",
+            "false_abstention",
+            "latency_ms_p50",
+            "latency_ms_p95",
+        ):
             assert s[key] is not None, (name, key)
             if key.startswith("latency"):
                 assert s[key] >= 0

@@ -43,9 +43,7 @@ def newsbot(tmp_path: Path, *args: str, db: Path | None = None, timeout: float =
     argv = [sys.executable, "-m", "bot"]
     if db is not None:
         argv += ["--db", str(db)]
-    return subprocess.run(
-        argv + list(args), cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run(argv + list(args), cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=timeout)
 
 
 def assert_clean_error(proc, *needles: str) -> str:
@@ -84,7 +82,7 @@ def check_consistent(store, expected: dict[str, str]) -> None:
     records = store.articles()
     ids = [r.id for r in records]
     assert len(ids) == len(set(ids))
-    assert set(ids) == set(expected), (set(ids) ^ set(expected))
+    assert set(ids) == set(expected), set(ids) ^ set(expected)
     texts = store.article_texts(ids)
     assert all(texts[a] == expected[a] for a in ids)
     committed = {r.id: r.rev for r in records}
@@ -116,9 +114,7 @@ def expected_articles(folder: Path) -> dict[str, str]:
 
 def digest_tree(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
     }
 
 
@@ -164,7 +160,11 @@ _CHILD = textwrap.dedent(
 def _run_child(tmp_path: Path, db: Path, folder: Path, point: str, kill_at: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(db), str(folder), point, str(kill_at)],
-        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -495,7 +495,11 @@ def test_disk_filling_up_mid_write_stops_cleanly(tmp_path: Path, tiny_disk: Path
     write_corpus(more, 200, start=100)
     proc = subprocess.run(
         [sys.executable, "-c", _NO_GUARD, "--db", str(db), "ingest", str(more)],
-        cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=CLI_TIMEOUT,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
     )  # no hang: the run stops at the first failed write
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr

@@ -26,9 +26,18 @@ def result(**over) -> dict:
         "abstained": False,
         "answerer": "extractive",
         "citations": [
-            {"n": 1, "article_id": "a1", "title": "Ferry terminal", "chunk_id": "a1:0", "text": "passage",
-             "quote": "It cost twelve million euros, paid by the regional council.", "quote_start": 120,
-             "quote_end": 179, "date": "2024-05-02", "score": 0.9}
+            {
+                "n": 1,
+                "article_id": "a1",
+                "title": "Ferry terminal",
+                "chunk_id": "a1:0",
+                "text": "passage",
+                "quote": "It cost twelve million euros, paid by the regional council.",
+                "quote_start": 120,
+                "quote_end": 179,
+                "date": "2024-05-02",
+                "score": 0.9,
+            }
         ],
         "retrieved": [{"text": "not kept in feedback"}],
     }
@@ -37,8 +46,10 @@ def result(**over) -> dict:
 
 
 def test_record_keeps_question_history_answer_and_citation_offsets_only():
-    earlier = [result(question="Where is the terminal?", answer="In Kellmouth. [1]"),
-               {"question": "x", "notice": "busy", "kind": "notice"}]
+    earlier = [
+        result(question="Where is the terminal?", answer="In Kellmouth. [1]"),
+        {"question": "x", "notice": "busy", "kind": "notice"},
+    ]
     rec = fb.make_record(result(), "down", history=earlier, reason="  wrong\nsource ", user="ana")
     assert rec["verdict"] == "down" and rec["reason"] == "wrong source" and rec["user"] == "ana"
     assert rec["history"] == [
@@ -46,8 +57,15 @@ def test_record_keeps_question_history_answer_and_citation_offsets_only():
         {"role": "assistant", "content": "In Kellmouth. [1]"},
     ]  # the notice turn is not part of the conversation
     assert rec["citations"] == [
-        {"n": 1, "article_id": "a1", "title": "Ferry terminal", "chunk_id": "a1:0",
-         "quote": "It cost twelve million euros, paid by the regional council.", "quote_start": 120, "quote_end": 179}
+        {
+            "n": 1,
+            "article_id": "a1",
+            "title": "Ferry terminal",
+            "chunk_id": "a1:0",
+            "quote": "It cost twelve million euros, paid by the regional council.",
+            "quote_start": 120,
+            "quote_end": 179,
+        }
     ]
     assert "retrieved" not in rec and "ip" not in json.dumps(rec).lower().replace("ship", "")
     with pytest.raises(ValueError):
@@ -73,7 +91,7 @@ def test_log_appends_whole_lines_from_many_threads_and_the_last_line_of_an_id_wi
 
 def test_a_damaged_line_is_named(tmp_path):
     path = tmp_path / "feedback.jsonl"
-    path.write_text(json.dumps(fb.make_record(result(), "up")) + "\n{\"verdict\": \"up\", \"quest\n", encoding="utf-8")
+    path.write_text(json.dumps(fb.make_record(result(), "up")) + '\n{"verdict": "up", "quest\n', encoding="utf-8")
     with pytest.raises(fb.FeedbackError, match=r"feedback.jsonl: line 2: invalid JSON"):
         fb.read_records(path)
     path.write_text('{"verdict": "sideways", "question": "q"}\n', encoding="utf-8")
@@ -83,13 +101,18 @@ def test_a_damaged_line_is_named(tmp_path):
 
 def test_export_maps_verdicts_to_questions_and_review():
     up = fb.make_record(result(), "up")
-    up_abstained = fb.make_record(result(question="Who won the cup?", abstained=True, citations=[], answer="The articles don't say."), "up")
+    up_abstained = fb.make_record(
+        result(question="Who won the cup?", abstained=True, citations=[], answer="The articles don't say."), "up"
+    )
     down_missing = fb.make_record(result(question="Who built it?"), "down", reason="Not in the articles")
-    down_wrong = fb.make_record(result(question="When did it open?"), "down", reason="wrong answer",
-                                history=[result(question="Where?")])
+    down_wrong = fb.make_record(
+        result(question="When did it open?"), "down", reason="wrong answer", history=[result(question="Where?")]
+    )
     questions, review = fb.to_questions([up, up_abstained, down_missing, down_wrong])
     assert [(q["question"], q["answerable"]) for q in questions] == [
-        ("How much did the terminal cost?", True), ("Who won the cup?", False), ("Who built it?", False)
+        ("How much did the terminal cost?", True),
+        ("Who won the cup?", False),
+        ("Who built it?", False),
     ]
     assert questions[0]["gold"] == "It cost twelve million euros, paid by the regional council."
     assert questions[0]["gold_article"] == "Ferry terminal" and questions[0]["answers"] == []

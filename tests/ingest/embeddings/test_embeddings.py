@@ -282,16 +282,23 @@ def test_answering_over_an_e5_store_never_imports_torch(
     folder = tmp_path / "articles"
     folder.mkdir()
     (folder / "bank.txt").write_text("Rates rise\n\n" + " ".join(DOCS[:2]) + "\n\n" + " ".join(DOCS[2:]), encoding="utf-8")
-    ingest = subprocess.run([sys.executable, "-m", "bot", "ingest", str(folder)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=600)
+    ingest = subprocess.run(
+        [sys.executable, "-m", "bot", "ingest", str(folder)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert ingest.returncode == 0, ingest.stderr
     code = (
         "import json, sys; from bot.settings import Settings; from bot.wiring import App; "
         "r = App(Settings()).chain.invoke({'question': 'Who won the cup?'}); "
         "print(json.dumps({'torch': 'torch' in sys.modules, 'quotes': [c.quote for c in r.citations]}))"
     )
-    asked = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env | {"NEWSBOT_QUERY_ENCODER": query_encoder},
-                           capture_output=True, text=True, timeout=600)
+    asked = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env | {"NEWSBOT_QUERY_ENCODER": query_encoder},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert asked.returncode == 0, asked.stderr
     out = json.loads(asked.stdout.strip().splitlines()[-1])
     assert out["torch"] is torch_loaded

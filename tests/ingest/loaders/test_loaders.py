@@ -368,7 +368,10 @@ def test_damaged_pdf_gets_its_one_line_without_pypdf_warnings(tmp_path: Path) ->
     (tmp_path / "in" / "damaged.pdf").write_bytes(data[:at] + b"startxref\n9\n%%EOF\n")
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--db", str(tmp_path / "db"), "--embedding", "fake", "ingest", str(tmp_path / "in")],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "NEWSBOT_MODEL_DIR": str(tmp_path / "models")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NEWSBOT_MODEL_DIR": str(tmp_path / "models")},
     )
     assert "pypdf" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
     assert proc.stdout.strip().splitlines()[-1].startswith("ingested "), proc.stdout
@@ -394,9 +397,7 @@ def test_binary_file(tmp_path: Path) -> None:
 def test_undecodable_file(tmp_path: Path) -> None:
     # Not UTF-8, and as Windows-1256/1252 it is a string of symbols (¢£¤¥¦§¨©...), not prose.
     junk = bytes(range(0xA2, 0xBF)) * 30
-    assert load_error(write(tmp_path, "junk.txt", junk)).startswith(
-        "cannot decode text (tried UTF-8, UTF-16, Windows-1256"
-    )
+    assert load_error(write(tmp_path, "junk.txt", junk)).startswith("cannot decode text (tried UTF-8, UTF-16, Windows-1256")
 
 
 def test_oversize_file_is_refused_before_reading(tmp_path: Path) -> None:

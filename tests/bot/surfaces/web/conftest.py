@@ -10,11 +10,34 @@ from types import SimpleNamespace
 
 import pytest
 
-HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> "quoted" & \'single\''
+HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> \"quoted\" & 'single'"
 
 # Markup newsbot itself may emit; anything else in the output came from data.
-ALLOWED_TAGS = {"div", "a", "ul", "li", "bdi", "span", "strong", "br", "mark", "section", "table", "thead",
-                "tbody", "tr", "th", "td", "p", "code", "article", "header", "h3", "sup", "b"}
+ALLOWED_TAGS = {
+    "div",
+    "a",
+    "ul",
+    "li",
+    "bdi",
+    "span",
+    "strong",
+    "br",
+    "mark",
+    "section",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "p",
+    "code",
+    "article",
+    "header",
+    "h3",
+    "sup",
+    "b",
+}
 
 
 class _Collector(HTMLParser):
@@ -58,7 +81,9 @@ def assert_inert():
             for name, value in attrs.items():
                 assert not name.startswith("on"), (name, markup)
                 if name == "href":
-                    assert value.startswith("#nb-cite-") or value == "#nb-article" or value.startswith(("http://", "https://")), value
+                    assert value.startswith("#nb-cite-") or value == "#nb-article" or value.startswith(("http://", "https://")), (
+                        value
+                    )
         return c
 
     return check

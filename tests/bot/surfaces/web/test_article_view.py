@@ -24,8 +24,14 @@ ARTICLE_TEXT = (
 
 
 def article_record(**over) -> dict:
-    base = {"id": "a1", "title": "Minister <b>visits</b> port", "date": "2024-06-03", "source": "Example News",
-            "url": "https://news.example/a1", "lang": "en"}
+    base = {
+        "id": "a1",
+        "title": "Minister <b>visits</b> port",
+        "date": "2024-06-03",
+        "source": "Example News",
+        "url": "https://news.example/a1",
+        "lang": "en",
+    }
     base.update(over)
     return base
 
@@ -44,8 +50,9 @@ def cited(citation):
 def test_article_view_highlights_the_cited_sentence_and_marks_the_others_of_the_answer(assert_inert, cited):
     focus = cited("The minister met the general in the port city.", 2)
     other = cited("He toured the docks.", 1)
-    view = fmt_article.article_html(article_record(), ARTICLE_TEXT, citations=[other, focus], focus=2,
-                            question="Who did the minister meet?")
+    view = fmt_article.article_html(
+        article_record(), ARTICLE_TEXT, citations=[other, focus], focus=2, question="Who did the minister meet?"
+    )
     c = assert_inert(view)
     marks = [(tag, attrs) for tag, attrs in c.tags if tag == "mark"]
     assert [a.get("class") for _, a in marks] == ["nb-quote nb-also", "nb-quote nb-focus"]  # article order
@@ -58,7 +65,7 @@ def test_article_view_highlights_the_cited_sentence_and_marks_the_others_of_the_
     assert 'href="https://news.example/a1"' in view and "2024-06-03" in view
     assert "Cited as [2] in the answer to:" in view and "Other sentences this answer cited" in view
     # The question's words are marked inside the highlighted sentence.
-    focus_html = view[view.index('id="nb-article-focus"'):]
+    focus_html = view[view.index('id="nb-article-focus"') :]
     assert '<b class="nb-term">minister</b>' in focus_html[: focus_html.index("</mark>")]
 
 
@@ -75,8 +82,9 @@ def test_article_view_finds_a_sentence_whose_offsets_moved_and_says_when_it_is_g
 def test_article_view_of_an_arabic_article_in_an_arabic_answer(cited):
     text = "عنوان الخبر\n\nوصل يفكيروف إلى بنغازي الجمعة.\n\nوالتقى حفتر في مقره."
     c = cited("والتقى حفتر في مقره.", 1, text)
-    view = fmt_article.article_html(article_record(lang="ar", title="عنوان"), text, citations=[c], focus=1,
-                            question="من التقى يفكيروف؟", lang="ar")
+    view = fmt_article.article_html(
+        article_record(lang="ar", title="عنوان"), text, citations=[c], focus=1, question="من التقى يفكيروف؟", lang="ar"
+    )
     assert "العربية" in view and 'dir="rtl"' in view  # the notes follow the answer's language
     assert "مستشهد به [1]" in view
 
@@ -100,8 +108,9 @@ def test_a_very_long_article_shows_the_part_around_the_cited_sentence(monkeypatc
 @given(st.text(max_size=300), st.text(max_size=40))
 def test_any_article_view_stays_text(assert_inert, citation, text, title):
     quote = text.strip()[:30] or "x"
-    view = fmt_article.article_html(article_record(title=title, url=title), text, citations=[citation(1, quote=quote)], focus=1,
-                            question=title)
+    view = fmt_article.article_html(
+        article_record(title=title, url=title), text, citations=[citation(1, quote=quote)], focus=1, question=title
+    )
     assert_inert(view)
 
 

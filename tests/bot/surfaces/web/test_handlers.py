@@ -56,8 +56,9 @@ def test_respond_streams_then_links_and_passes_history(answer_result):
     from bot.surfaces.web.handlers import Handlers
 
     def events(request):
-        passage = RetrievedPassage(rank=1, chunk_id="a1:abc:0", article_id="a1", title="t", text="p", score=0.1,
-                                   dense=None, bm25=None)
+        passage = RetrievedPassage(
+            rank=1, chunk_id="a1:abc:0", article_id="a1", title="t", text="p", score=0.1, dense=None, bm25=None
+        )
         yield Retrieved(retrieved=[passage])
         yield Delta(text="The minister met ")
         yield Delta(text="the general. [1]")

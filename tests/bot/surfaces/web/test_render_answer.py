@@ -88,15 +88,20 @@ def test_sources_heading_follows_the_question_language(result):
 
 def test_low_confidence_answer_shows_the_hedge_apart_and_muted(result):
     hedge = "The articles may not answer this directly. The closest passage says:"
-    out = fmt.answer_html(
-        result(f"{hedge} The minister <b>met</b> the general. [1]", confidence="low", hedge=hedge), 2
-    )
+    out = fmt.answer_html(result(f"{hedge} The minister <b>met</b> the general. [1]", confidence="low", hedge=hedge), 2)
     head, _, body = out.partition('<div class="nb-msg nb-answer nb-low"')
     assert 'class="nb-hedge"' in head and "Low confidence" in head and hedge in head
     assert hedge not in body, "the hedge is shown once"
     assert "&lt;b&gt;met&lt;/b&gt;" in body and 'href="#nb-cite-2-1"' in body
-    ar = fmt.answer_html(result("قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها: نص. [1]", language="ar",
-                                confidence="low", hedge="قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها:"), 0)
+    ar = fmt.answer_html(
+        result(
+            "قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها: نص. [1]",
+            language="ar",
+            confidence="low",
+            hedge="قد لا تجيب المقالات عن هذا مباشرة. أقرب ما ورد فيها:",
+        ),
+        0,
+    )
     assert "ثقة منخفضة" in ar
     # A high-confidence answer has neither, even if it happens to start with the same words.
     high = fmt.answer_html(result(f"{hedge} x. [1]", confidence="high", hedge=hedge), 0)
@@ -147,7 +152,9 @@ def test_question_names_and_terms_are_marked_in_quotes_across_scripts():
     assert '<b class="nb-term">harbour</b>' in shown and "&lt;b&gt;" in shown
     # In the answer and in its source, end to end.
     result = {
-        "question": "Who did Yevkurov meet?", "language": "en", "answer": "يفكيروف التقى حفتر [1]",
+        "question": "Who did Yevkurov meet?",
+        "language": "en",
+        "answer": "يفكيروف التقى حفتر [1]",
         "citations": [{"n": 1, "title": "t", "text": "نص. يفكيروف التقى حفتر. نص.", "quote": "يفكيروف التقى حفتر."}],
     }
     from bot.surfaces.web.render import answer_html, sources_html

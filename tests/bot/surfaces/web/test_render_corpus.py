@@ -8,8 +8,11 @@ from bot.surfaces.web import render_corpus as fmt_corpus
 
 
 def test_retrieved_table_escapes_and_formats_scores(hostile_text, assert_inert):
-    rows = [RetrievedPassage(rank=1, chunk_id="a:b:0", article_id="a", title=hostile_text, text="x" * 500, score=0.0163934,
-                             dense=0.78, bm25=None)]
+    rows = [
+        RetrievedPassage(
+            rank=1, chunk_id="a:b:0", article_id="a", title=hostile_text, text="x" * 500, score=0.0163934, dense=0.78, bm25=None
+        )
+    ]
     out = fmt_corpus.retrieved_html(rows)
     assert_inert(out)
     assert "0.0164" in out and "0.7800" in out and "–" in out and "…" in out

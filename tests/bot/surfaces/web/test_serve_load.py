@@ -49,7 +49,11 @@ def newsbot_serve(tmp_path_factory, model_dir):
     write_corpus(articles, ARTICLES)
     ingest = subprocess.run(
         [sys.executable, "-m", "bot", "ingest", "--quiet", str(articles)],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=600,
+        env=env,
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert ingest.returncode == 0, ingest.stderr
 
@@ -57,7 +61,11 @@ def newsbot_serve(tmp_path_factory, model_dir):
     log = (tmp / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + START_LIMIT

@@ -106,15 +106,16 @@ def server(tmp_path_factory):
     (tmp / "bridge.pdf").write_bytes(make_pdf([PDF_LINES], title=PDF_LINES[0]))
     done = subprocess.run(
         [*_newsbot(), "ingest", "--quiet", str(SEED), str(tmp / "museum.html"), str(tmp / "bridge.pdf")],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     port = free_port()
     log = tmp / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*_newsbot(), "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen([*_newsbot(), "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, proc, log)
@@ -310,9 +311,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page, server):
             break
     assert found is not None, "no citation highlights the sentence that answers the question"
     source, mark = found
-    expect(source.locator(".nb-title")).to_have_text(
-        "<script>alert(1)</script> Portville harbour <img src=x onerror=alert(2)>"
-    )
+    expect(source.locator(".nb-title")).to_have_text("<script>alert(1)</script> Portville harbour <img src=x onerror=alert(2)>")
     panel_text = page.locator("#nb-sources-panel").inner_text()
     for markup in HOSTILE_MARKUP:
         assert markup in panel_text
@@ -346,10 +345,13 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page, server):
     expect(view.locator(".nb-meta")).to_contain_text("javascript:alert(3)")
     page.wait_for_timeout(500)
     assert page.dialogs == []
-    assert page.evaluate(
-        """() => document.querySelectorAll('#nb-article img, #nb-article script, #nb-article [onerror],'
+    assert (
+        page.evaluate(
+            """() => document.querySelectorAll('#nb-article img, #nb-article script, #nb-article [onerror],'
                  + ' #nb-article [onmouseover], #nb-article a[href^="javascript:" i]').length"""
-    ) == 0
+        )
+        == 0
+    )
 
 
 def open_cited_article(page, answer, n: int = 1):
@@ -371,8 +373,18 @@ def open_cited_article(page, answer, n: int = 1):
     ("question", "sentence", "title", "language"),
     [
         ("Who did Yevkurov meet in Benghazi?", "بنغازي", "نائب وزير الدفاع الروسي", "Arabic"),  # .txt
-        ("How many pieces of glass does the Varrow museum hold?", "four hundred pieces", "Glass museum opens in Varrow", "English"),  # .html
-        ("How long will the Ostmark bridge close for repairs?", "six weeks", "Bridge repairs close the Ostmark crossing", "English"),  # .pdf
+        (
+            "How many pieces of glass does the Varrow museum hold?",
+            "four hundred pieces",
+            "Glass museum opens in Varrow",
+            "English",
+        ),  # .html
+        (
+            "How long will the Ostmark bridge close for repairs?",
+            "six weeks",
+            "Bridge repairs close the Ostmark crossing",
+            "English",
+        ),  # .pdf
     ],
     ids=["txt", "html", "pdf"],
 )
@@ -454,7 +466,9 @@ def test_thumbs_down_writes_one_line_with_the_article_offsets(page, server):
     page.locator("#nb-chat button[aria-label='Dislike']").last.click()
     expect(page.locator("#nb-reason")).to_be_visible(timeout=10_000)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(log.read_text(encoding="utf-8").splitlines() if log.exists() else []) == len(before):
+    while time.monotonic() < deadline and len(log.read_text(encoding="utf-8").splitlines() if log.exists() else []) == len(
+        before
+    ):
         time.sleep(0.2)
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(before) + 1
