@@ -52,7 +52,7 @@ def collect(retriever: Any, questions: list[Any], group: str, top: int) -> list[
             if not c.same_script:
                 spans = evidence_spans(c.chunk.text)
                 if spans:
-                    vecs = retriever._sentence_vectors([c.chunk.text[s:e] for s, e in spans])
+                    vecs = retriever.sentence_vectors([c.chunk.text[s:e] for s, e in spans])
                     best = float(np.max(vecs @ cands.query_vector))
             feats.append((score, c.dense, best, c.same_script, contains(c.chunk.text, q.gold), c.chunk.id))
         rows.append({"group": f"{group}/{q.lang}", "set": group.split("@")[-1], "cands": feats})

@@ -125,7 +125,7 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
         self.answerer = answerer
         self.k = k
         self.evidence_passages = evidence_passages
-        self.support = SupportChecker(retriever._sentence_vectors, retriever.sentences)
+        self.support = SupportChecker(retriever.sentence_vectors, retriever.sentences)
         models: dict[str, BaseChatModel | None] = {DEFAULT_ANSWERER: None}
         models.update((name, model) for name, model in (chat_models or {}).items() if model is not None)
         if chat_model is not None:

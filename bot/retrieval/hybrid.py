@@ -338,7 +338,7 @@ class HybridRetriever:
         spans = evidence_spans(text)
         if not spans:
             return 0.0
-        return float(np.max(self._sentence_vectors([text[s:e] for s, e in spans]) @ query_vector)) - cand.dense
+        return float(np.max(self.sentence_vectors([text[s:e] for s, e in spans]) @ query_vector)) - cand.dense
 
     def candidates(
         self,
@@ -467,8 +467,9 @@ class HybridRetriever:
 
     # ---------------------------------------------------------------- sentence evidence
 
-    def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Passage-prompt vectors for sentences, cached (the same passages recur across questions)."""
+    def sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage-prompt vectors for sentences, cached (the same passages recur across questions);
+        the citation checks embed the sentences they compare with it too."""
         out: list[np.ndarray | None] = []
         todo: list[str] = []
         with self._cache_lock:
@@ -517,11 +518,11 @@ class HybridRetriever:
             spans, vecs = [stored[i] for i in keep], all_vecs[keep]
             share = self.own_share_same_script if passage.same_script else 0.0
             if share and spans:
-                alone = self._sentence_vectors([passage.text[s:e] for s, e in spans])
+                alone = self.sentence_vectors([passage.text[s:e] for s, e in spans])
                 vecs = (1 - share) * vecs + share * alone  # its cosine: the weighted mean of both
         else:
             spans = evidence_spans(passage.text)
-            vecs = self._sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else np.zeros((0, 0))
+            vecs = self.sentence_vectors([passage.text[s:e] for s, e in spans]) if spans else np.zeros((0, 0))
         return [(passage.start + s, passage.start + e, passage.text[s:e], v) for (s, e), v in zip(spans, vecs)]
 
     def sentence_evidence(
