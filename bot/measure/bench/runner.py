@@ -244,7 +244,9 @@ class Bench:
     # ------------------------------------------------------------------ stores at size
 
     def sized_store_dir(self, size: int) -> Path:
-        return self.opt.cache_dir / f"sized-v{CORPUS_FORMAT}-{_slug(self.embedder_id)}-{size}"
+        """The cache folder of one size; the chunking is in its name (other chunks, another store)."""
+        c = self.chunking
+        return self.opt.cache_dir / f"sized-v{CORPUS_FORMAT}-{_slug(self.embedder_id)}-c{c.size}-{c.max_size}-{c.overlap}-{size}"
 
     def ensure_sized_store(self, size: int) -> tuple[Path, list[str]]:
         """A cached store of ``size`` synthetic chunks with perturbed real vectors; its questions."""
