@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED_ARTICLES = SHARED / "articles"
@@ -24,3 +26,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def always(level: str) -> ConfidenceModel:
+    """A confidence model that gives every answer ``level`` (the evidence scores don't matter)."""
+    cuts = {"high": (0.5, 0.1), "low": (0.99, 0.1), "none": (0.99, 0.99)}[level]
+    return ConfidenceModel(
+        bias=0.0,
+        weights=tuple(0.0 for _ in ConfidenceModel.FEATURES),
+        bias_no_terms=0.0,
+        weights_no_terms=tuple(0.0 for _ in ConfidenceModel.NO_TERMS_FEATURES),
+        high=cuts[0],
+        none=cuts[1],
+        scale=DEFAULT_CONFIDENCE.scale,
+    )
