@@ -1,4 +1,5 @@
-"""Paths of the repository and of the test data beside it, and a free port: imported by tests and
+"""Paths of the repository and of the test data beside it, a free port, and a confidence model that
+gives every answer one level (``always``): imported by tests and
 helpers (``from helpers import ROOT``). They are not in conftest.py: a conftest.py in a folder below
 tests/ takes the module name ``conftest`` for itself, so ``from conftest import`` would stop working."""
 

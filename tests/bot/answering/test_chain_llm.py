@@ -27,6 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from bot.answering.chain import NewsbotChain
+from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
 from bot.retrieval.hybrid import HybridRetriever
 from ingest.errors import NewsbotError
 from ingest.pipeline import Ingestor
@@ -112,9 +113,11 @@ def corpus(tmp_path: Path, store):
     return store
 
 
-def make_chain(store, embeddings, *replies: Reply, k: int = 3) -> tuple[NewsbotChain, RecordingChatModel]:
+def make_chain(
+    store, embeddings, *replies: Reply, k: int = 3, confidence: ConfidenceModel = DEFAULT_CONFIDENCE
+) -> tuple[NewsbotChain, RecordingChatModel]:
     model = RecordingChatModel(replies=list(replies))
-    chain = NewsbotChain(HybridRetriever(store, embeddings), answerer="openai", chat_model=model, k=k)
+    chain = NewsbotChain(HybridRetriever(store, embeddings), answerer="openai", chat_model=model, k=k, confidence=confidence)
     return chain, model
 
 
@@ -310,9 +313,8 @@ def test_llm_answerer_without_model_is_a_config_error(corpus, fake_embeddings) -
 
 
 def test_per_call_extractive_override_does_not_call_the_llm(corpus, fake_embeddings) -> None:
-    model = RecordingChatModel(replies=[])
     # The fake embedder's cosines are not e5's: the level is fixed, the e5-fitted model says nothing here.
-    chain = NewsbotChain(HybridRetriever(corpus, fake_embeddings), answerer="openai", chat_model=model, confidence=always("low"))
+    chain, model = make_chain(corpus, fake_embeddings, confidence=always("low"))
     result = chain.invoke(
         {"question": "How much drinking water does the Port Lumen plant produce per day?", "answerer": "extractive"}
     )
