@@ -45,6 +45,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_encoder_variants import SETS as DEV_SETS
+from bench_encoder_variants import load_chunks
 
 from bot.measure.bench.corpus import SyntheticNews, article_file_text
 from bot.measure.bench.runner import CORPUS_FORMAT
@@ -55,7 +59,6 @@ from ingest.loaders.files import load_file
 from ingest.text.sentences import evidence_spans
 
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
-DEV_SETS = ("arcd-dev", "mlqa-dev", "coqa-news-dev")
 REFERENCE = "batch 32"
 
 
@@ -80,15 +83,6 @@ def bench_chunks(n: int, seed: int) -> list[str]:
     return random.Random(seed).sample(texts, min(n, len(texts)))
 
 
-def dev_chunks(eval_dir: Path, n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    out: list[str] = []
-    for name in DEV_SETS:
-        texts = chunks_of(sorted((eval_dir / name / "corpus").iterdir()))
-        out += rng.sample(texts, min(n // len(DEV_SETS), len(texts)))
-    return out
-
-
 def sentences_of(chunks: list[str], n: int, seed: int) -> list[str]:
     sents = [c[s:e] for c in chunks for s, e in evidence_spans(c)]
     return random.Random(seed).sample(sents, min(n, len(sents)))
@@ -110,7 +104,7 @@ def main() -> None:
     emb = make_embeddings("e5", model_dir=Settings().model_dir, batch_size=32, threads=args.threads)
     kinds: dict[str, list[str]] = {"chunks (bench)": bench_chunks(args.chunks, args.seed)}
     if (args.eval_dir / DEV_SETS[0] / "corpus").is_dir():
-        kinds["chunks (dev)"] = dev_chunks(args.eval_dir, args.chunks, args.seed)
+        kinds["chunks (dev)"] = load_chunks(args.eval_dir, args.chunks, args.seed)[0]
     else:
         print(f"(no dev corpora at {args.eval_dir}: chunks (dev) skipped; sentences come from the bench chunks)")
     kinds["sentences"] = sentences_of(kinds.get("chunks (dev)") or kinds["chunks (bench)"], args.sentences, args.seed)

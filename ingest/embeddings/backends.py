@@ -182,37 +182,43 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         self.name = name or f"sentence-transformers:{model}"
         self.space = space or self.name
 
-    def batches(self, texts: Sequence[str], prompt: str) -> list[list[int]]:
+    def batches(self, texts: Sequence[str], prompt: str, lengths: Sequence[int] | None = None) -> list[list[int]]:
         """Which texts go through the model together: indices, one list per forward pass.
 
         With ``batch_tokens``, longest first and as many texts as fit that many padded tokens
         (at most ``batch_size``): on CPU a pass costs more per token as its padded size grows, so
         many short sentences share a pass and long chunks go a few at a time (the size comes from
         ``benchmarks/bench_batch_tokens.py``). Without it, every ``batch_size`` texts, as
-        sentence-transformers batches them.
+        sentence-transformers batches them. ``lengths``: the texts' token counts, when the
+        caller has tokenized them already.
         """
         if not self.batch_tokens:
             return [list(range(len(texts)))]  # sentence-transformers cuts batch_size batches itself
-        max_len = self._model.get_max_seq_length() or 512
-        ids = self._model.tokenizer([prompt + t for t in texts], truncation=True, max_length=max_len)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        if lengths is None:
+            lengths = [len(ids) for ids in self._tokenize(texts, prompt)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         groups: list[list[int]] = []
         for i in order:
             # Longest first: a group's first text sets its padded length.
             if (
                 groups
                 and len(groups[-1]) < self.batch_size
-                and (len(groups[-1]) + 1) * len(ids[groups[-1][0]]) <= self.batch_tokens
+                and (len(groups[-1]) + 1) * lengths[groups[-1][0]] <= self.batch_tokens
             ):
                 groups[-1].append(i)
             else:
                 groups.append([i])
         return groups
 
-    def _forward(self, texts: Sequence[str], prompt: str, **kwargs: Any) -> list[Any]:
+    def _tokenize(self, texts: Sequence[str], prompt: str, **kwargs: Any) -> Any:
+        """The texts as the model reads them (prompt first, cut at its maximum length)."""
+        max_len = self._model.get_max_seq_length() or 512
+        return self._model.tokenizer([prompt + t for t in texts], truncation=True, max_length=max_len, **kwargs)
+
+    def _forward(self, texts: Sequence[str], prompt: str, lengths: Sequence[int] | None = None, **kwargs: Any) -> list[Any]:
         """``SentenceTransformer.encode`` over :meth:`batches`; one output per text, in order."""
         out: list[Any] = [None] * len(texts)
-        for group in self.batches(texts, prompt):
+        for group in self.batches(texts, prompt, lengths):
             results = self._model.encode(
                 [texts[i] for i in group],
                 prompt=prompt,  # "" overrides a default prompt: we chose the prompt already
@@ -242,17 +248,16 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         if not texts:
             return empty_array(self.dim), []
         prompt = self.document_prompt or ""
-        outputs = self._forward(texts, prompt, output_value=None, convert_to_numpy=False)
-        tokenizer = self._model.tokenizer
-        max_len = self._model.get_max_seq_length() or 512
+        # Tokenized once: the offsets map tokens to spans, the lengths cut the forward passes.
+        offsets_of = self._tokenize(texts, prompt, return_offsets_mapping=True)["offset_mapping"]
+        outputs = self._forward(texts, prompt, [len(o) for o in offsets_of], output_value=None, convert_to_numpy=False)
         docs = np.empty((len(texts), self.dim), dtype=np.float32)
         span_vecs: list[np.ndarray] = []
         redo: list[tuple[int, int, str]] = []
         for i, (text, sp, out) in enumerate(zip(texts, spans, outputs)):
             doc = out["sentence_embedding"].float().cpu().numpy()
             docs[i] = doc / (np.linalg.norm(doc) or 1.0)
-            enc = tokenizer(prompt + text, return_offsets_mapping=True, truncation=True, max_length=max_len)
-            offsets = enc["offset_mapping"]
+            offsets = offsets_of[i]
             tokens = out["token_embeddings"].float().cpu().numpy()[: len(offsets)]
             pooled = pool_spans(tokens, offsets, sp, shift=len(prompt))
             rows = np.zeros((len(sp), self.dim), dtype=np.float32)
