@@ -20,7 +20,7 @@ import itertools
 import logging
 import math
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -222,8 +222,9 @@ class HybridRetriever:
             bm25 = BM25Index.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("bm25.")})
             names = BM25Index.from_state({k[6:]: v for k, v in arrays.items() if k.startswith("names.")}, tokenizer=name_keys)
             revisions = {str(a): str(r) for a, r in meta["revisions"].items()}
-            chunk_meta = {str(c): dict(m) for c, m in meta["chunk_meta"].items()}
-            article_chunks = {str(a): [str(c) for c in ids] for a, ids in meta["article_chunks"].items()}
+            # JSON objects (string keys), checked rather than copied: copying cost ~0.25 s at 100k chunks.
+            chunk_meta: dict[str, dict[str, Any]] = _json_map(meta["chunk_meta"], dict, "chunk_meta")
+            article_chunks: dict[str, list[str]] = _json_map(meta["article_chunks"], list, "article_chunks")
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             logger.warning("keyword index %s is inconsistent (%s); rebuilding it from the store", self.index_path, exc)
             return None
@@ -232,9 +233,8 @@ class HybridRetriever:
             return None
         self.bm25, self.names = bm25, names
         self._revisions, self._chunk_meta, self._article_chunks = revisions, chunk_meta, article_chunks
-        self._lang_chunks = {}
-        for m in chunk_meta.values():
-            self._count_lang(m, +1)
+        langs = Counter(m.get("lang") for m in chunk_meta.values())
+        self._lang_chunks = {lang: n for lang, n in langs.items() if lang}
         logger.info("keyword index loaded from %s: %d chunks", self.index_path, len(bm25))
         generation = meta.get("generation")
         return str(generation) if generation else None
@@ -587,6 +587,13 @@ class HybridRetriever:
             if t not in terms and (same_language or self.names.df(t)):
                 terms[t] = self.names.idf(t) if self.names.df(t) else max_idf
         return terms
+
+
+def _json_map(value: Any, kind: type, name: str) -> Any:
+    """``value`` if it is a JSON object whose values are all of type ``kind``."""
+    if not isinstance(value, dict) or not all(type(v) is kind for v in value.values()):
+        raise ValueError(f"{name} is not a map to {kind.__name__}s")
+    return value
 
 
 def _script(text: str) -> str:

@@ -168,11 +168,8 @@ _OPS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(_OPS)
-def test_any_add_remove_sequence_equals_fresh_build(ops: list[tuple[bool, int, str]]) -> None:
-    index = BM25Index()
-    model: dict[str, str] = {}
+def _apply(index: BM25Index, ops: list[tuple[bool, int, str]], model: dict[str, str]) -> None:
+    """Add or remove documents in ``index``, and the same in ``model`` (id -> text)."""
     for is_add, key, text in ops:
         doc_id = f"d{key}"
         if is_add:
@@ -181,10 +178,39 @@ def test_any_add_remove_sequence_equals_fresh_build(ops: list[tuple[bool, int, s
         else:
             index.remove([doc_id])
             model.pop(doc_id, None)
+
+
+def _same_as_fresh(index: BM25Index, model: dict[str, str]) -> None:
     fresh = BM25Index(sorted(model.items()))
     assert len(index) == len(fresh)
     for query in ["oil price", "حكومة", "haftar market نفط"]:
         assert index.search(query, k=10) == fresh.search(query, k=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_OPS)
+def test_any_add_remove_sequence_equals_fresh_build(ops: list[tuple[bool, int, str]]) -> None:
+    index = BM25Index()
+    model: dict[str, str] = {}
+    _apply(index, ops, model)
+    _same_as_fresh(index, model)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_OPS, _OPS)
+def test_a_loaded_index_edited_before_any_search_equals_a_fresh_build(
+    before: list[tuple[bool, int, str]], after: list[tuple[bool, int, str]]
+) -> None:
+    # A loaded index makes each term's posting list when it is first read: edits must work on
+    # lists nothing has read yet, and saving must write the ones never read.
+    index = BM25Index()
+    model: dict[str, str] = {}
+    _apply(index, before, model)
+    loaded = BM25Index.from_state(index.export_state())
+    _apply(loaded, after, model)
+    resaved = BM25Index.from_state(loaded.export_state())
+    _same_as_fresh(loaded, model)
+    _same_as_fresh(resaved, model)
 
 
 @settings(max_examples=60, deadline=None)
