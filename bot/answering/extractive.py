@@ -24,7 +24,7 @@ from bot.citations.grounding import GroundedAnswer, Quote, finalize
 from bot.citations.markers import Claim
 from bot.retrieval.evidence import share_of
 from bot.retrieval.results import Evidence, Retrieval
-from ingest.text.textnorm import tokenize
+from ingest.text.textnorm import normalize_for_match, tokenize
 
 # Sentence ranking weights: chosen by benchmarks/fit_evidence.py on the four dev sets of
 # ../shared/eval at once, on stores of ~1,000-character chunks: the grid point whose worst set
@@ -88,6 +88,27 @@ def _same_text(a: Evidence, b: Evidence) -> bool:
     return len(ta & tb) / len(ta | tb) >= SAME_TEXT_JACCARD
 
 
+def echoes_conversation(best: Evidence, retrieval: Retrieval) -> bool:
+    """Is ``best`` a sentence an earlier answer of the conversation already quoted, and one that
+    holds none of the question's own terms?
+
+    A follow-up is searched with the last turns' questions and answers (:mod:`bot.answering.conversation`);
+    when an earlier answer quoted a sentence, that sentence scores as if it answered the new
+    question too ("When?" after a quote gets the same quote back, with every score high). On
+    coqa-news-dev's conversations asked with newsbot's own earlier results as history (the chat
+    UI's case; ``benchmarks/dev_matrix.py``, "chained" rows), 42 follow-ups got a high-confidence
+    repeat of the previous quote: the 17 whose sentence holds one of the follow-up's own words
+    all cited the gold passage, the 25 without one 17 times. No constant is fitted: a repeat is
+    simply not evidence on its own. Reference histories (short answers, as in the dev sets' files)
+    never contain a whole sentence, so questions asked with them are unaffected.
+    """
+    conv = retrieval.conversation
+    if conv is None or best.matched:
+        return False
+    sentence = normalize_for_match(best.text)
+    return bool(sentence) and sentence in normalize_for_match(conv.text)
+
+
 @dataclass(frozen=True)
 class ExtractiveAnswerer:
     """The :class:`~bot.answering.answerer.Answerer` that quotes: the best sentence (a second one
@@ -121,6 +142,12 @@ class ExtractiveAnswerer:
             evidence["relation_stated"] = 1.0 if stated else 0.0
             if not stated and confidence == "high":
                 confidence = "low"
+        if confidence == "high" and echoes_conversation(ranked[0], retrieval):
+            # The conversation searched with the question already holds this sentence, so it
+            # pulled it up: its scores say it matches the conversation, not that it answers what
+            # the user asks now. Without a word of the question in it, hedge (see echoes_conversation).
+            evidence["echo"] = 1.0
+            confidence = "low"
         chosen = select_sentences(ranked) if confidence == "high" else ranked[:1]
         kept = [(Claim(text=ev.text), [Quote(ev.passage, ev.start, ev.end, ev.text, ev.score)]) for ev in chosen]
         return Draft(finalize(kept), confidence, evidence, hedge="closest" if confidence == "low" else None)

@@ -295,6 +295,36 @@ def test_follow_up_uses_the_previous_answer_in_both_history_shapes(transfers, sh
     assert alone.conversation is None
 
 
+@pytest.mark.parametrize("shape", ["messages", "results"])
+def test_a_follow_up_answered_by_the_quote_the_conversation_holds_is_hedged(transfers, shape: str) -> None:
+    """ "When was that?" searched with a conversation whose answer quoted a sentence gets that
+    sentence back with every score high; holding none of the follow-up's own words, it is a low
+    answer, not a confident one. A follow-up whose own word is in the sentence stays high, and a
+    reference answer (a few words, not the sentence) changes nothing."""
+    chain, ids = transfers
+    first = chain.invoke("Which striker joined from Lakeside United?")
+    quote = first.citations[0].quote
+    assert first.confidence == "high" and "Nadia Rahim joined" in quote
+    if shape == "messages":
+        history: list[dict[str, Any]] = [
+            {"role": "user", "content": first.question},
+            {"role": "assistant", "content": first.answer},
+        ]
+    else:
+        history = [first]
+    echo = chain.invoke({"question": "And when was that?", "history": history})
+    assert_contract(echo)
+    assert [c.quote for c in echo.citations] == [quote], echo.answer
+    assert echo.confidence == "low" and echo.evidence["echo"] == 1.0
+    assert echo.answer.startswith(HEDGE_MESSAGES["closest"]["en"])
+    own_word = chain.invoke({"question": "Which striker was that?", "history": history})
+    assert [c.quote for c in own_word.citations] == [quote], own_word.answer
+    assert own_word.confidence == "high" and "echo" not in own_word.evidence
+    reference = [{"role": "user", "content": first.question}, {"role": "assistant", "content": "Nadia Rahim"}]
+    short = chain.invoke({"question": "And when was that?", "history": reference})
+    assert short.conversation is not None and short.confidence == "high" and "echo" not in short.evidence
+
+
 def test_a_new_question_is_not_pulled_back_into_the_conversation(transfers) -> None:
     """A full question about something else after a conversation is searched as if asked alone."""
     chain, ids = transfers
