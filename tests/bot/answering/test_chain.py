@@ -295,7 +295,7 @@ def test_follow_up_uses_the_previous_answer_in_both_history_shapes(transfers, sh
     assert alone.conversation is None
 
 
-@pytest.mark.parametrize("shape", ["messages", "results"])
+@pytest.mark.parametrize("shape", ["messages", "results", "json"])
 def test_a_follow_up_answered_by_the_quote_the_conversation_holds_is_hedged(transfers, shape: str) -> None:
     """ "When was that?" searched with a conversation whose answer quoted a sentence gets that
     sentence back with every score high; holding none of the follow-up's own words, it is a low
@@ -310,6 +310,8 @@ def test_a_follow_up_answered_by_the_quote_the_conversation_holds_is_hedged(tran
             {"role": "user", "content": first.question},
             {"role": "assistant", "content": first.answer},
         ]
+    elif shape == "json":  # what the chat UI and `ask --history` pass
+        history = [first.model_dump(mode="json")]
     else:
         history = [first]
     echo = chain.invoke({"question": "And when was that?", "history": history})
