@@ -10,7 +10,9 @@ the quoted passage holds the gold text:
 
 - ``high, new sentence``: a sentence the conversation had not quoted;
 - ``high, repeat with own words``: a repeat that holds one of the follow-up's own terms (kept high);
-- ``echo -> low``: a repeat without one, which the evidence scores alone would have made high.
+- ``echo -> low``: a repeat without one, which the evidence scores alone would have made high;
+- ``no terms -> low``: a follow-up with no term of its own to look for ("When?"), which the
+  evidence scores alone would have made high (``ConfidenceModel.level``; checked first).
 
 The rule has no constant to fit; this script is the measurement its docstring quotes.
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dev_matrix import conversation_key
 from devsets import add_arguments, loaded_sets
 
+from bot.answering.confidence import DEFAULT_CONFIDENCE
 from bot.answering.contract import AnswerResult
 from bot.measure.evaluation import contains
 
@@ -50,7 +53,10 @@ def main() -> None:
             held = {c.quote for r in turns[:-1] for c in r.citations}
             repeat = any(c.quote in held for c in result.citations)
             cite = any(contains(c.text, q.gold) for c in result.citations)
-            if (result.evidence or {}).get("echo"):
+            evidence = result.evidence or {}
+            if evidence.get("has_terms") == 0.0 and evidence.get("p_correct", 0.0) >= DEFAULT_CONFIDENCE.high:
+                kind = f"no terms -> low, {'repeat' if repeat else 'new'}"
+            elif evidence.get("echo"):
                 kind = "echo -> low"
             elif result.confidence == "high":
                 kind = "high, repeat with own words" if repeat else "high, new sentence"

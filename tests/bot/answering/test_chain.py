@@ -187,6 +187,24 @@ def test_question_words_count_only_in_the_passages_language(chain: NewsbotChain,
             assert all(t.startswith("n:") for t in terms), terms
 
 
+def test_a_question_with_no_term_to_look_for_is_never_high(chain: NewsbotChain, store) -> None:
+    """An English question over an Arabic article, naming nothing the corpus knows, has no word
+    or name to find in the passages: however sure the model, its best sentence is shown low
+    (hedged, cited). The same article asked with a name the corpus knows stays high."""
+    ids = ids_by_title(store)
+    sure = NewsbotChain(chain.retriever, confidence=always("high"))
+    zahraa = {"filters": {"article_id": ids["zahraa"]}}
+    bare = sure.invoke({"question": "How many books does the new library hold?", **zahraa})
+    assert_contract(bare)
+    assert bare.evidence["has_terms"] == 0.0 and bare.evidence["p_correct"] >= always("high").high
+    assert bare.confidence == "low" and bare.abstained is False
+    assert bare.answer.startswith(HEDGE_MESSAGES["closest"]["en"] + " ") and len(bare.citations) == 1
+    assert_citations_verify(bare, store)
+    named = sure.invoke({"question": "Did Mayor Elena Varga open the library?", **zahraa})
+    assert named.evidence["has_terms"] == 1.0 and named.confidence == "high"
+    assert [c.article_id for c in named.citations] == [ids["zahraa"]]
+
+
 def test_confidence_levels_shape_the_answer(tmp_path: Path, store, fake_embeddings) -> None:
     """high: the quote is the answer; low: a hedge in the question's language, then the closest
     sentence with its citation (not an abstention); none: "The articles don't say.", no citation."""
@@ -297,9 +315,9 @@ def test_follow_up_uses_the_previous_answer_in_both_history_shapes(transfers, sh
 
 @pytest.mark.parametrize("shape", ["messages", "results", "json"])
 def test_a_follow_up_answered_by_the_quote_the_conversation_holds_is_hedged(transfers, shape: str) -> None:
-    """ "When was that?" searched with a conversation whose answer quoted a sentence gets that
-    sentence back with every score high; holding none of the follow-up's own words, it is a low
-    answer, not a confident one. A follow-up whose own word is in the sentence stays high, and a
+    """ "When did that happen?" searched with a conversation whose answer quoted a sentence gets
+    that sentence back with every score high; holding none of the follow-up's own words, it is a
+    low answer, not a confident one. A follow-up whose own word is in the sentence stays high, and a
     reference answer (a few words, not the sentence) changes nothing."""
     chain, ids = transfers
     first = chain.invoke("Which striker joined from Lakeside United?")
@@ -314,16 +332,17 @@ def test_a_follow_up_answered_by_the_quote_the_conversation_holds_is_hedged(tran
         history = [first.model_dump(mode="json")]
     else:
         history = [first]
-    echo = chain.invoke({"question": "And when was that?", "history": history})
+    echo = chain.invoke({"question": "And when did that happen?", "history": history})
     assert_contract(echo)
     assert [c.quote for c in echo.citations] == [quote], echo.answer
+    assert echo.evidence["has_terms"] == 1.0  # a word to look for ("happen"), none of it in the quote
     assert echo.confidence == "low" and echo.evidence["echo"] == 1.0
     assert echo.answer.startswith(HEDGE_MESSAGES["closest"]["en"])
     own_word = chain.invoke({"question": "Which striker was that?", "history": history})
     assert [c.quote for c in own_word.citations] == [quote], own_word.answer
     assert own_word.confidence == "high" and "echo" not in own_word.evidence
     reference = [{"role": "user", "content": first.question}, {"role": "assistant", "content": "Nadia Rahim"}]
-    short = chain.invoke({"question": "And when was that?", "history": reference})
+    short = chain.invoke({"question": "And when did that happen?", "history": reference})
     assert short.conversation is not None and short.confidence == "high" and "echo" not in short.evidence
 
 
