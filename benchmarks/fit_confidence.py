@@ -181,7 +181,7 @@ def without_terms(rows: list[dict[str, Any]], p: np.ndarray, high: float) -> lis
         bare = [i for i in ans if not rows[i]["has_terms"]]
         rest = [i for i in ans if rows[i]["has_terms"]]
         if bare:
-            right = sum(rows[i]["label"] for i in bare)
+            right = int(sum(rows[i]["label"] for i in bare))
             prec = np.mean([rows[i]["label"] for i in rest]) if rest else float("nan")
             lines.append(f"{g:<28} without terms {right}/{len(bare)} right; with terms {prec:.3f} of {len(rest)}")
     return lines
