@@ -134,7 +134,13 @@ class NewsbotChain(Runnable[ChainInput, AnswerResult]):
         models.update((name, model) for name, model in (chat_models or {}).items() if model is not None)
         if chat_model is not None:
             models.setdefault(answerer, chat_model)
-        parts = AnswererParts(self.support, confidence=confidence, ranking=ranking, relation_check=relation_check)
+        parts = AnswererParts(
+            self.support,
+            confidence=confidence,
+            ranking=ranking,
+            relation_check=relation_check,
+            latent=retriever.latent_similarity,
+        )
         #: The answerers a request may name, by name (the default one among them when it is configured).
         self.answerers: dict[str, Answerer] = {
             name: make_answerer(name, replace(parts, chat_model=model)) for name, model in models.items()

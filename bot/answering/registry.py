@@ -7,7 +7,7 @@ follows :class:`~bot.answering.answerer.Answerer`; adding one is adding a line t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
@@ -28,6 +28,7 @@ class AnswererParts:
     confidence: ConfidenceModel = DEFAULT_CONFIDENCE
     ranking: RankingWeights = RankingWeights()
     relation_check: bool = True
+    latent: Callable[[str, Sequence[str]], Sequence[float] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class AnswererKind:
 
 
 def _extractive(name: str, parts: AnswererParts) -> Answerer:
-    return ExtractiveAnswerer(name=name, confidence=parts.confidence, ranking=parts.ranking, relation_check=parts.relation_check)
+    return ExtractiveAnswerer(
+        name=name, confidence=parts.confidence, ranking=parts.ranking, relation_check=parts.relation_check, latent=parts.latent
+    )
 
 
 def _llm(name: str, parts: AnswererParts) -> Answerer:

