@@ -14,7 +14,10 @@ sentence holds it), for the shipped weights, the weights fitted on all sets and 
 without each set (LODO). The fit takes the weights whose worst group loses least against its own
 best (``fit``). It also reports what the second-sentence rule
 (``bot.answering.extractive.select_sentences``) adds: citation / quote hit with it, and how often it quotes
-two sentences.
+two sentences. Last, the latent-term re-ordering across scripts
+(``bot.answering.extractive.rerank_across_scripts``): its weight and shortlist on a grid, fitted
+by the same rule, left out by data set and, since one dev set holds nearly every question asked in
+another script than its articles, cross-validated by article within the groups it moves.
 """
 
 from __future__ import annotations
