@@ -168,28 +168,36 @@ def scores(
 
 
 def _dumped_latent(evidence: list[Evidence]) -> list[float] | None:
+    """The latent-term cosines the dump recorded (every sentence in another script has one)."""
     sims = [getattr(ev, "latent", None) for ev in evidence]
-    return None if any(v is None for v in sims) else [float(v) for v in sims if v is not None]
+    return None if None in sims else [float(v) for v in sims]  # type: ignore[arg-type]
 
 
-def fit(groups: dict[tuple[str, str], list[list[Evidence]]]) -> extractive.RankingWeights:
-    """The grid point whose worst group loses least against that group's own best grid point
-    (citation hit + quote hit); ties go to the best mean over the groups.
+def least_regret(table: dict[Any, dict[tuple[str, str], float]]) -> Any:
+    """The grid point (a key of ``table``: point -> group -> citation hit + quote hit) whose worst
+    group loses least against that group's own best grid point; ties go to the best mean over the
+    groups, then to the first point of the grid.
 
     A weight that helps one set and costs another is a regression, so the rule is the smallest
     worst-case regret rather than the best mean (which let one large set outvote a smaller one).
     """
+    groups = next(iter(table.values())).keys()
+    best_of = {g: max(row[g] for row in table.values()) for g in groups}
+
+    def key(point: Any) -> tuple[float, float]:
+        row = table[point]
+        return (round(max(best_of[g] - row[g] for g in groups), 9), -float(np.mean(list(row.values()))))
+
+    return min(table, key=key)
+
+
+def fit(groups: dict[tuple[str, str], list[list[Evidence]]]) -> extractive.RankingWeights:
+    """The lexical and passage weights by :func:`least_regret`."""
     table = {
         (wl, wp): {g: float(scores(qs, extractive.RankingWeights(wl, wp))[:, :2].sum(1).mean()) for g, qs in groups.items()}
         for wl, wp in itertools.product(GRID_LEXICAL, GRID_PASSAGE)
     }
-    best_of = {g: max(row[g] for row in table.values()) for g in groups}
-
-    def key(w: tuple[float, float]) -> tuple[float, float]:
-        row = table[w]
-        return (round(max(best_of[g] - row[g] for g in groups), 9), -float(np.mean(list(row.values()))))
-
-    return extractive.RankingWeights(*min(table, key=key))
+    return extractive.RankingWeights(*least_regret(table))
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -236,7 +244,7 @@ def evaluate(args: argparse.Namespace) -> None:
 def latent_terms(groups: dict[tuple[str, str], list[list[Evidence]]], articles: dict[tuple[str, str], list[str]]) -> None:
     """The latent-term re-ordering across scripts (``extractive.rerank_across_scripts``): its
     weight and shortlist on a grid at the shipped lexical and passage weights, fitted by the same
-    rule as :func:`fit`. Only groups with questions in another script than their sentences move.
+    rule as :func:`fit` (:func:`least_regret`). Only groups with questions in another script than their sentences move.
     Leaving a data set out is no test when one set holds all such questions, so it is also
     cross-validated by article within each group it moves (``FOLDS`` folds by gold article)."""
     shipped = extractive.RankingWeights()
@@ -250,12 +258,7 @@ def latent_terms(groups: dict[tuple[str, str], list[list[Evidence]]], articles: 
 
     def choose(held: str | None) -> tuple[float, int]:
         use = [g for g in fit_groups if g[0] != held]
-        table = {wk: {g: float(per_q[wk][g].sum(1).mean()) for g in use} for wk in grid}
-        best = {g: max(row[g] for row in table.values()) for g in use}
-        return min(
-            grid,
-            key=lambda wk: (round(max(best[g] - table[wk][g] for g in use), 9), -float(np.mean(list(table[wk].values()))), wk[0]),
-        )
+        return least_regret({wk: {g: float(per_q[wk][g].sum(1).mean()) for g in use} for wk in grid})
 
     moved = [g for g in sorted(groups) if any(not np.array_equal(per_q[wk][g], per_q[(0.0, 3)][g]) for wk in grid)]
     w_all = choose(None)

@@ -54,6 +54,11 @@ SECOND_WITHIN = 3
 SAME_TEXT_JACCARD = 0.8
 
 
+#: The question's latent-term cosine to each of some sentences, or None when the embedder has
+#: no latent terms (``HybridRetriever.latent_similarity``).
+LatentSimilarity = Callable[[str, Sequence[str]], Sequence[float] | None]
+
+
 @dataclass(frozen=True)
 class RankingWeights:
     lexical: float = W_LEXICAL
@@ -160,8 +165,7 @@ class ExtractiveAnswerer:
     confidence: ConfidenceModel = DEFAULT_CONFIDENCE
     ranking: RankingWeights = RankingWeights()
     relation_check: bool = True
-    # The question's latent-term cosine to sentences (``HybridRetriever.latent_similarity``).
-    latent: Callable[[str, Sequence[str]], Sequence[float] | None] | None = None
+    latent: LatentSimilarity | None = None
     chat_model = None  # it asks no LLM
     streams_tokens = False  # its answer comes whole
 

@@ -7,14 +7,14 @@ follows :class:`~bot.answering.answerer.Answerer`; adding one is adding a line t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
 from bot.answering.answerer import Answerer, AnswererNotConfigured
 from bot.answering.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
-from bot.answering.extractive import ExtractiveAnswerer, RankingWeights
+from bot.answering.extractive import ExtractiveAnswerer, LatentSimilarity, RankingWeights
 from bot.answering.llm import LLMAnswerer
 from bot.citations.grounding import SupportChecker
 
@@ -28,7 +28,7 @@ class AnswererParts:
     confidence: ConfidenceModel = DEFAULT_CONFIDENCE
     ranking: RankingWeights = RankingWeights()
     relation_check: bool = True
-    latent: Callable[[str, Sequence[str]], Sequence[float] | None] | None = None
+    latent: LatentSimilarity | None = None
 
 
 @dataclass(frozen=True)

