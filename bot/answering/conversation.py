@@ -47,6 +47,11 @@ _ANAPHORA_EN = {
     "else",
     "former",
     "latter",
+    # Demonstratives point back too ("Did anyone feel about this?", "What is this prediction
+    # harder than?"); "that" is left out, being a relative pronoun as often.
+    "this",
+    "these",
+    "those",
 }
 _ANAPHORA_AR = {
     "هو",
@@ -74,6 +79,9 @@ _ANAPHORA_AR = {
     "معها",
     "التالي",
     "ثم",
+    "هذا",
+    "هذه",
+    "هولاء",  # هؤلاء, as normalize_for_match spells it
 }
 # "What / who" after which a pronoun is a copula ("ما هي عاصمة اليابان؟": "what is the capital of
 # Japan?"), not a reference back (unlike "هل هو متزوج؟", "is he married?").

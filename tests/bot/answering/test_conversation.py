@@ -131,6 +131,9 @@ def test_typed_results_give_the_same_turns_as_their_json() -> None:
         ("من هو رئيس البعثة الأممية في ليبيا؟", False),
         ("هل هو متزوج؟", True),
         ("أين هي الآن؟", True),
+        ("Did anyone feel about this?", True),
+        ("What is this prediction harder than?", True),
+        ("ماذا قال هؤلاء؟", True),
     ],
 )
 def test_which_questions_lean_on_the_conversation(question: str, expected: bool) -> None:
