@@ -30,10 +30,12 @@ def term_overlap(terms: dict[str, float], text: str) -> float:
 
 
 def is_heading_sentence(passage: Passage, start: int, end: int) -> bool:
-    """Is this sentence a whole line shaped like a heading (see ingest.chunking)?"""
+    """Is this sentence a whole line shaped like a heading (see ingest.chunking)? Spaces or tabs
+    around it on its line don't count (scraped text often ends a line with one)."""
     text = passage.text
     s, e = start - passage.start, end - passage.start
-    whole_line = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
+    before, after = text[:s].rstrip(" \t"), text[e:].lstrip(" \t")
+    whole_line = (not before or before.endswith("\n")) and (not after or after.startswith("\n"))
     return whole_line and is_heading_line(text[s:e])
 
 
