@@ -1,6 +1,7 @@
 """What the latent-term re-ordering across scripts (``extractive.rerank_across_scripts``) costs a
 question: the time the chain spends in ``HybridRetriever.latent_similarity`` beside the whole
-question's, on a dev set's questions asked once each in a fresh process (caches cold).
+question's, on a dev set's questions asked once each, in order, in one fresh process (its caches
+start cold and fill as questions come back to the same passages, as a server's do).
 
     .venv/bin/python benchmarks/latent_cost.py --sets mlqa --limit 200
 

@@ -77,10 +77,9 @@ logger = logging.getLogger(__name__)
 # asked right after a turn about another article.
 # Measured there: any pull of the conversation on the other questions cost the questions that
 # change the topic more than it gave the ones that don't, so they are searched alone.
-# Rerun on the stores of ~1,000-character chunks since demonstratives count as pointing back
-# (``looks_like_follow_up``), the script's rule (best on coqa, at most 0.02 lost on any
-# topic-switch group) picks exactly these values (it had moved each head start one grid step
-# before; those values had been kept).
+# Last rerun on the stores of ~1,000-character chunks, with demonstratives counted as pointing
+# back (``looks_like_follow_up``): the script's rule (best on coqa, at most 0.02 lost on any
+# topic-switch group) picks exactly these values.
 CONTEXT_WEIGHT = {"follow-up": 3.0, "other": 0.0}
 CONVERSATION_HEAD_START = {"follow-up": 0.05, "other": 0.0}
 

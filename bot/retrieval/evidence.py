@@ -34,9 +34,9 @@ def is_heading_sentence(passage: Passage, start: int, end: int) -> bool:
     around it on its line don't count (scraped text often ends a line with one)."""
     text = passage.text
     s, e = start - passage.start, end - passage.start
-    before, after = text[:s].rstrip(" \t"), text[e:].lstrip(" \t")
-    whole_line = (not before or before.endswith("\n")) and (not after or after.startswith("\n"))
-    return whole_line and is_heading_line(text[s:e])
+    line_start, line_end = text.rfind("\n", 0, s) + 1, text.find("\n", e)
+    rest = text[line_start:s] + text[e : len(text) if line_end < 0 else line_end]
+    return not rest.strip(" \t") and is_heading_line(text[s:e])
 
 
 def term_coverage(index: BM25Index, tokens: Sequence[str]) -> float:
